@@ -1,0 +1,201 @@
+"""Finite-difference gradient checking for the NumPy engine (float64).
+
+A layer's backward pass is right when, for a scalar loss L, every analytic gradient equals
+the central difference ``(L(θ + ε) - L(θ - ε)) / 2ε`` element by element. The error is
+reported per tensor as
+
+    relative error = max |analytic - numeric| / max(max |analytic|, max |numeric|, 1e-12)
+
+i.e. the worst element's error measured against the tensor's own scale, which (unlike a
+per-element ratio) does not blow up on entries that happen to be near zero.
+
+The loss used for recurrent layers is random and linear in everything the layer returns:
+``L = Σ M ⊙ Wy ⊙ y + Σ Wh ⊙ h_n (+ Σ Wc ⊙ c_n)`` with a random 0/1 mask M — so gradient
+flows into the outputs *and* the final states, and masked positions are exercised.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+
+def numerical_gradient(f: Callable[[], float], array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Central differences of ``f()`` with respect to every element of ``array``.
+
+    ``array`` is perturbed in place and restored; ``f`` must read it on each call.
+    """
+    grad = np.zeros_like(array)
+    flat, gflat = array.reshape(-1), grad.reshape(-1)
+    for k in range(flat.size):
+        original = flat[k]
+        flat[k] = original + eps
+        plus = f()
+        flat[k] = original - eps
+        minus = f()
+        flat[k] = original
+        gflat[k] = (plus - minus) / (2.0 * eps)
+    return grad
+
+
+def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
+    """max |a - n| / max(max|a|, max|n|, 1e-12): the worst element against the tensor's scale."""
+    analytic, numeric = np.asarray(analytic), np.asarray(numeric)
+    scale = max(np.abs(analytic).max(initial=0.0), np.abs(numeric).max(initial=0.0), 1e-12)
+    return float(np.abs(analytic - numeric).max(initial=0.0) / scale)
+
+
+@dataclass(frozen=True)
+class GradcheckResult:
+    """One tensor's check: its name, the relative error and whether it is within ``bound``."""
+
+    name: str
+    error: float
+    bound: float
+
+    @property
+    def passed(self) -> bool:
+        return self.error <= self.bound
+
+
+def check_recurrent(
+    layer,
+    batch_size: int = 3,
+    seq_len: int = 5,
+    use_lengths: bool = False,
+    seed: int = 0,
+    bound: float = 1e-6,
+) -> list[GradcheckResult]:
+    """Gradcheck every parameter of a float64 recurrent ``layer`` and its x, h0 (and c0).
+
+    Biases and initial states are made non-zero, the loss is the masked random linear form
+    above, and with ``use_lengths`` the batch is padded to varied lengths.
+    """
+    if layer.dtype != np.float64:
+        raise TypeError(f"gradcheck needs a float64 layer, got {layer.dtype}")
+    rng = np.random.default_rng(seed)
+    for p in layer.params.values():  # non-zero biases, weights large enough to matter
+        p[...] = rng.uniform(-0.6, 0.6, p.shape)
+    B, T = batch_size, seq_len
+    x_shape = (B, T, layer.input_size) if layer.batch_first else (T, B, layer.input_size)
+    x = rng.normal(size=x_shape)
+    state = layer.zero_state(B)
+    parts = state if isinstance(state, tuple) else (state,)
+    for s in parts:
+        s[...] = rng.normal(scale=0.5, size=s.shape)
+    lengths = rng.integers(1, T + 1, size=B) if use_lengths else None
+    if lengths is not None:
+        lengths[0] = T  # at least one full-length sequence
+    y, _, _ = layer.forward(x, state, lengths=lengths)
+    w_y = rng.normal(size=y.shape) * (rng.random(y.shape) < 0.7)  # masked loss weights
+    w_s = [rng.normal(size=s.shape) for s in parts]
+
+    def loss() -> float:
+        y, state_n, _ = layer.forward(x, state, lengths=lengths)
+        finals = state_n if isinstance(state_n, tuple) else (state_n,)
+        return float(np.sum(w_y * y) + sum(np.sum(w * s) for w, s in zip(w_s, finals, strict=True)))
+
+    _, state_n, cache = layer.forward(x, state, lengths=lengths)
+    dstate_n = tuple(w_s) if isinstance(state_n, tuple) else w_s[0]
+    dx, dstate0, grads = layer.backward(w_y, dstate_n, cache)
+    dparts = dstate0 if isinstance(dstate0, tuple) else (dstate0,)
+
+    results = [
+        GradcheckResult(name, relative_error(grads[name], numerical_gradient(loss, p)), bound)
+        for name, p in layer.params.items()
+    ]
+    results.append(GradcheckResult("x", relative_error(dx, numerical_gradient(loss, x)), bound))
+    for label, s, ds in zip(layer.cell.state_names, parts, dparts, strict=True):
+        err = relative_error(ds, numerical_gradient(loss, s))
+        results.append(GradcheckResult(f"{label}0", err, bound))
+    return results
+
+
+# ------------------------------------------------------------------ the `rnnlab gradcheck` sweep
+class GradcheckConfig(NamedTuple):
+    cell: str  # a ModelSpec cell name
+    nonlinearity: str
+    num_layers: int
+    bidirectional: bool
+    use_lengths: bool
+
+    @property
+    def label(self) -> str:
+        cell = f"rnn_{self.nonlinearity}" if self.cell == "rnn" else self.cell
+        return cell
+
+
+class GradcheckRow(NamedTuple):
+    cell: str
+    num_layers: int
+    directions: int
+    lengths: bool
+    tensors: int
+    worst: str
+    error: float
+    passed: bool
+    details: dict  # tensor name -> relative error
+
+
+def gradcheck_configs(cells=None) -> list[GradcheckConfig]:
+    """Every cell × layers {1, 2} × directions {1, 2}, plus a padded-lengths case per cell."""
+    from rnnlab.model import CELLS
+
+    variants = [("rnn", "tanh"), ("rnn", "relu")] + [(c, "tanh") for c in CELLS if c != "rnn"]
+    labels = {f"rnn_{n}" if c == "rnn" else c: (c, n) for c, n in variants}
+    if cells:
+        unknown = [c for c in cells if c not in labels and c != "rnn"]
+        if unknown:
+            raise ValueError(f"unknown cell {unknown[0]!r}; choose from {', '.join(labels)}")
+        wanted = {labels[c] for c in cells if c in labels}
+        if "rnn" in cells:
+            wanted |= {("rnn", "tanh"), ("rnn", "relu")}
+        variants = [v for v in variants if v in wanted]
+    configs = []
+    for cell, nonlinearity in variants:
+        for layers in (1, 2):
+            for bidirectional in (False, True):
+                configs.append(GradcheckConfig(cell, nonlinearity, layers, bidirectional, False))
+        configs.append(GradcheckConfig(cell, nonlinearity, 2, True, True))
+    return configs
+
+
+def run_gradchecks(
+    configs, input_size=3, hidden_size=4, seq_len=5, batch_size=3, bound=1e-6, seed=0
+) -> list[GradcheckRow]:
+    """Run :func:`check_recurrent` for each configuration; one row per configuration."""
+    from rnnlab.model import ModelSpec
+    from rnnlab.numpy.model import build_recurrent
+
+    rows = []
+    for k, config in enumerate(configs):
+        spec = ModelSpec(
+            input_size=input_size,
+            output_size=1,
+            cell=config.cell,
+            nonlinearity=config.nonlinearity,
+            hidden_size=hidden_size,
+            num_layers=config.num_layers,
+            bidirectional=config.bidirectional,
+            dtype="float64",
+        )
+        layer = build_recurrent(spec, seed=seed + k)
+        results = check_recurrent(
+            layer, batch_size, seq_len, use_lengths=config.use_lengths, seed=seed + k, bound=bound
+        )
+        worst = max(results, key=lambda r: r.error)
+        rows.append(
+            GradcheckRow(
+                cell=config.label,
+                num_layers=config.num_layers,
+                directions=2 if config.bidirectional else 1,
+                lengths=config.use_lengths,
+                tensors=len(results),
+                worst=worst.name,
+                error=worst.error,
+                passed=all(r.passed for r in results),
+                details={r.name: r.error for r in results},
+            )
+        )
+    return rows
