@@ -1,0 +1,161 @@
+"""ModelSpec: one engine-neutral description of a model, from which both engines build.
+
+A model is always the same three parts, named as in its state_dict::
+
+    input    one-hot of token ids | embedding.weight (V × E) | dense features
+    rnn.*    the recurrent stack, torch.nn's names (rnn.weight_ih_l0, ...)
+    head.*   a linear layer from the top hidden state to logits or values (head.weight, head.bias)
+
+The spec is saved in a run's ``config.json`` and rebuilt from it, so a checkpoint written by
+one engine loads into the other.
+"""
+
+from dataclasses import MISSING, asdict, dataclass, fields
+
+CELLS = ("lstm", "gru", "rnn", "peephole_lstm", "layernorm_lstm")
+GATES = {"lstm": 4, "gru": 3, "rnn": 1, "peephole_lstm": 4, "layernorm_lstm": 4}
+INPUT_KINDS = ("onehot", "embedding", "dense")
+LOSSES = ("cross_entropy", "mse")
+INITS = ("torch", "xavier")
+DTYPES = ("float32", "float64")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a model is, independent of the engine that runs it.
+
+    Attributes:
+        input_size: vocabulary size V (onehot/embedding input) or feature width (dense).
+        output_size: classes (logits, cross-entropy) or regression outputs (mse).
+        cell: "lstm", "gru" or "rnn".
+        hidden_size: H per direction.
+        num_layers: stacked recurrent layers.
+        bidirectional: two directions per layer (their outputs concatenated).
+        dropout: between recurrent layers and before the head, training only.
+        nonlinearity: "tanh" or "relu", for the "rnn" cell.
+        input_kind: "onehot", "embedding" or "dense".
+        embedding_dim: E for embedding input (defaults to hidden_size).
+        tie_weights: the head reuses embedding.weight (needs E == H·directions, V == outputs).
+        loss: "cross_entropy" (classification) or "mse" (regression).
+        init: "xavier" (Xavier input weights, orthogonal recurrent) or "torch" (U(±1/√H)).
+        forget_bias: initial LSTM forget-gate bias (None leaves the scheme's value).
+        dtype: "float32" or "float64".
+    """
+
+    input_size: int
+    output_size: int
+    cell: str = "lstm"
+    hidden_size: int = 128
+    num_layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.0
+    nonlinearity: str = "tanh"
+    input_kind: str = "onehot"
+    embedding_dim: int | None = None
+    tie_weights: bool = False
+    loss: str = "cross_entropy"
+    init: str = "xavier"
+    forget_bias: float | None = 1.0
+    dtype: str = "float32"
+
+    def __post_init__(self):
+        for name in ("input_size", "output_size", "hidden_size", "num_layers"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"model {name} must be a positive integer, got {value!r}")
+        for name, allowed in [
+            ("cell", CELLS),
+            ("input_kind", INPUT_KINDS),
+            ("loss", LOSSES),
+            ("init", INITS),
+            ("dtype", DTYPES),
+            ("nonlinearity", ("tanh", "relu")),
+        ]:
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"model {name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}"
+                )
+        if not (isinstance(self.dropout, (int, float)) and 0.0 <= self.dropout < 1.0):
+            raise ValueError(f"model dropout must be in [0, 1), got {self.dropout!r}")
+        if self.embedding_dim is not None and self.input_kind != "embedding":
+            raise ValueError("model embedding_dim is only meaningful with input_kind 'embedding'")
+        if self.input_kind == "embedding" and self.embedding_dim is None:
+            object.__setattr__(self, "embedding_dim", self.hidden_size)
+        if self.tie_weights:
+            width = self.hidden_size * self.directions
+            if self.input_kind != "embedding" or self.embedding_dim != width:
+                raise ValueError(
+                    f"tie_weights needs input_kind 'embedding' with embedding_dim == "
+                    f"hidden_size·directions ({width}), got {self.input_kind}, {self.embedding_dim}"
+                )
+            if self.output_size != self.input_size:
+                raise ValueError(
+                    f"tie_weights needs output_size == input_size, "
+                    f"got {self.output_size} and {self.input_size}"
+                )
+
+    # ------------------------------------------------------------------ derived sizes
+    @property
+    def directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    @property
+    def gates(self) -> int:
+        return GATES[self.cell]
+
+    @property
+    def rnn_input_size(self) -> int:
+        """Width of what the recurrent stack reads: E for embeddings, else input_size."""
+        return self.embedding_dim if self.input_kind == "embedding" else self.input_size
+
+    def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Every tensor of the model's state_dict, in order, with its shape."""
+        shapes: dict[str, tuple[int, ...]] = {}
+        if self.input_kind == "embedding":
+            shapes["embedding.weight"] = (self.input_size, self.embedding_dim)
+        G, H = self.gates * self.hidden_size, self.hidden_size
+        for layer in range(self.num_layers):
+            width = self.rnn_input_size if layer == 0 else H * self.directions
+            for sfx in ("", "_reverse")[: self.directions]:
+                shapes[f"rnn.weight_ih_l{layer}{sfx}"] = (G, width)
+                shapes[f"rnn.weight_hh_l{layer}{sfx}"] = (G, H)
+                shapes[f"rnn.bias_ih_l{layer}{sfx}"] = (G,)
+                shapes[f"rnn.bias_hh_l{layer}{sfx}"] = (G,)
+        if not self.tie_weights:
+            shapes["head.weight"] = (self.output_size, H * self.directions)
+        shapes["head.bias"] = (self.output_size,)
+        return shapes
+
+    def num_parameters(self) -> int:
+        total = 0
+        for shape in self.parameter_shapes().values():
+            n = 1
+            for d in shape:
+                n *= d
+            total += n
+        return total
+
+    # ------------------------------------------------------------------ (de)serialisation
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelSpec":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown model setting(s) {unknown}; known: {sorted(known)}")
+        return cls(**d)
+
+    def __repr__(self) -> str:
+        return compact_repr(self)
+
+
+def compact_repr(obj) -> str:
+    """``Name(field=value, ...)`` listing required fields and those that differ from defaults."""
+    parts = [
+        f"{f.name}={getattr(obj, f.name)!r}"
+        for f in fields(obj)
+        if f.default is MISSING or getattr(obj, f.name) != f.default
+    ]
+    return f"{type(obj).__name__}({', '.join(parts)})"

@@ -1,0 +1,114 @@
+"""The NumPy engine: a :class:`~rnnlab.numpy.model.Model`, its loss and its optimizer behind
+the interface of :mod:`rnnlab.engine`."""
+
+import numpy as np
+
+from rnnlab.batch import Batch
+from rnnlab.engine import EvalResult, StepResult
+from rnnlab.model import ModelSpec
+from rnnlab.numpy.clip import clip_grad_norm, global_norm
+from rnnlab.numpy.losses import mse, softmax_cross_entropy
+from rnnlab.numpy.model import Model
+from rnnlab.numpy.optim import build_optimizer
+
+
+class NumpyEngine:
+    name = "numpy"
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        *,
+        seed: int | None = 0,
+        optimizer: str = "adam",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        grad_clip: float | None = None,
+    ):
+        self.spec = spec
+        self.model = Model(spec, seed=seed)
+        kw = {"weight_decay": weight_decay}
+        if optimizer == "sgd":
+            kw["momentum"] = momentum
+        self.optimizer = build_optimizer(optimizer, self.model.params, lr, **kw)
+        self.grad_clip = grad_clip
+
+    # ------------------------------------------------------------------ training
+    def loss_and_grads(self, batch: Batch, state=None, train: bool = True):
+        """Forward, loss and backward: (loss, grads, final state, outputs)."""
+        out, state_n, cache = self.model.forward(
+            batch.inputs, state, train=train, lengths=batch.lengths
+        )
+        if self.spec.loss == "cross_entropy":
+            loss, d_out = softmax_cross_entropy(out, batch.targets, batch.mask)
+        else:
+            loss, d_out = mse(out, np.asarray(batch.targets, out.dtype), batch.mask)
+        grads, _ = self.model.backward(d_out, cache)
+        return loss, grads, state_n, out
+
+    def train_step(self, batch: Batch, state=None) -> StepResult:
+        # A diverging run overflows somewhere; that is detected below from the loss and the
+        # gradient norm and reported through ``updated``, not through NumPy warnings.
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss, grads, state_n, _ = self.loss_and_grads(batch, state, train=True)
+            if self.grad_clip:
+                norm = clip_grad_norm(grads, self.grad_clip)
+            else:
+                norm = global_norm(grads)
+        updated = bool(np.isfinite(loss) and np.isfinite(norm))
+        if updated:  # a non-finite step would poison every weight: skip it, report it
+            self.optimizer.step(grads)
+        return StepResult(float(loss), float(norm), state_n, updated)
+
+    def evaluate(self, batch: Batch, state=None) -> EvalResult:
+        with np.errstate(over="ignore", invalid="ignore"):  # non-finite loss is reported
+            out, state_n, _ = self.model.forward(
+                batch.inputs, state, train=False, lengths=batch.lengths
+            )
+            if self.spec.loss == "cross_entropy":
+                loss, _ = softmax_cross_entropy(out, batch.targets, batch.mask)
+            else:
+                loss, _ = mse(out, np.asarray(batch.targets, out.dtype), batch.mask)
+        return EvalResult(float(loss), batch.num_targets, out, state_n)
+
+    def forward(self, inputs: np.ndarray, state=None):
+        """Inference: (T, B) ids or (T, B, I) features → (outputs (T, B, O), final state)."""
+        out, state_n, _ = self.model.forward(inputs, state, train=False)
+        return out, state_n
+
+    @staticmethod
+    def detach(state):
+        return state  # NumPy keeps no graph between calls
+
+    # ------------------------------------------------------------------ persistence
+    @property
+    def lr(self) -> float:
+        return self.optimizer.lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self.optimizer.lr = float(value)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return self.model.state_dict()
+
+    def load_state_dict(self, state_dict: dict[str, np.ndarray]) -> None:
+        self.model.load_state_dict(state_dict)
+
+    def optimizer_state(self):
+        return self.optimizer.state_dict()
+
+    def load_optimizer_state(self, tensors, meta) -> None:
+        self.optimizer.load_state_dict(tensors, meta)
+
+    def rng_state(self) -> dict:
+        """The dropout generators' states (JSON-able), for bitwise resumption."""
+        return {
+            "rnn_dropout": self.model.rnn.dropout_layer.get_state(),
+            "head_dropout": self.model.dropout.get_state(),
+        }
+
+    def set_rng_state(self, state: dict) -> None:
+        self.model.rnn.dropout_layer.set_state(state["rnn_dropout"])
+        self.model.dropout.set_state(state["head_dropout"])

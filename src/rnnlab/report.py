@@ -1,0 +1,58 @@
+"""How results are shown to people in a terminal: rich tables, plain when not a TTY."""
+
+from rich.console import Console
+from rich.table import Table
+
+
+def console() -> Console:
+    # Rich strips colour and control codes when stdout is not a terminal (CI, pipes, logs).
+    return Console(highlight=False, soft_wrap=False)
+
+
+def print_gradcheck_table(rows, bound: float, verbose: bool = False) -> None:
+    table = Table(title=f"finite-difference gradcheck (float64, bound {bound:g})")
+    for column in (
+        "cell",
+        "layers",
+        "dirs",
+        "lengths",
+        "tensors",
+        "worst tensor",
+        "max rel. error",
+    ):
+        table.add_column(column, justify="right" if column != "cell" else "left")
+    table.add_column("result")
+    for row in rows:
+        cells = [
+            row.cell,
+            str(row.num_layers),
+            str(row.directions),
+            "padded" if row.lengths else "full",
+        ]
+        verdict = "[green]pass[/]" if row.passed else "[red]FAIL[/]"
+        if verbose:
+            for name, error in row.details.items():
+                ok = "[green]pass[/]" if error <= bound else "[red]FAIL[/]"
+                table.add_row(*cells, "", name, f"{error:.1e}", ok)
+        else:
+            table.add_row(*cells, str(row.tensors), row.worst, f"{row.error:.1e}", verdict)
+    out = console()
+    out.print(table)
+    failed = sum(not r.passed for r in rows)
+    total = sum(r.tensors for r in rows)
+    if failed:
+        out.print(f"[red]{failed} of {len(rows)} configurations FAILED[/]")
+    else:
+        out.print(f"all {len(rows)} configurations pass ({total} tensors checked)")
+
+
+def print_summary(spec, rows, title: str) -> None:
+    table = Table(title=f"{title}: {spec.cell}, {spec.dtype}")
+    table.add_column("layer")
+    table.add_column("output shape")
+    table.add_column("parameters", justify="right")
+    for row in rows:
+        table.add_row(row.layer, row.output_shape, f"{row.parameters:,}")
+    table.add_section()
+    table.add_row("total", "", f"{sum(r.parameters for r in rows):,}")
+    console().print(table)

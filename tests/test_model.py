@@ -1,0 +1,42 @@
+"""ModelSpec: validation, derived shapes and round trips."""
+
+import pytest
+
+from rnnlab.model import ModelSpec
+
+
+def test_round_trip_and_compact_repr():
+    spec = ModelSpec(input_size=65, output_size=65, hidden_size=100, cell="gru")
+    assert ModelSpec.from_dict(spec.to_dict()) == spec
+    assert repr(spec) == "ModelSpec(input_size=65, output_size=65, cell='gru', hidden_size=100)"
+
+
+def test_shapes_for_a_bidirectional_two_layer_lstm():
+    spec = ModelSpec(input_size=10, output_size=3, hidden_size=4, num_layers=2, bidirectional=True)
+    shapes = spec.parameter_shapes()
+    assert shapes["rnn.weight_ih_l0"] == (16, 10)
+    assert shapes["rnn.weight_ih_l1_reverse"] == (16, 8)
+    assert shapes["head.weight"] == (3, 8)
+    assert spec.num_parameters() == sum(
+        a * (b if len(s) > 1 else 1) for s in shapes.values() for a, b in [(s[0], s[-1])]
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"cell": "transformer"}, "cell must be one of lstm, gru, rnn, got 'transformer'"),
+        ({"hidden_size": 0}, "hidden_size must be a positive integer, got 0"),
+        ({"dropout": 1.5}, r"dropout must be in \[0, 1\)"),
+        ({"tie_weights": True}, "tie_weights needs input_kind 'embedding'"),
+        ({"embedding_dim": 8}, "embedding_dim is only meaningful"),
+    ],
+)
+def test_invalid_specs_say_what_is_wrong(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ModelSpec(input_size=5, output_size=5, **kwargs)
+
+
+def test_unknown_keys_are_rejected():
+    with pytest.raises(ValueError, match=r"unknown model setting\(s\) \['hiden_size'\]"):
+        ModelSpec.from_dict({"input_size": 3, "output_size": 3, "hiden_size": 4})
