@@ -154,3 +154,318 @@ def _load_model_settings(target: str) -> dict:
 
     data = read_config_file(path)
     return dict(data.get("model", data))
+
+
+# --------------------------------------------------------------------------- train
+def _train_options(f):
+    """The flags of ``rnnlab train`` (all default to None: unset means 'task default')."""
+    opts = [
+        # model
+        click.option("--cell", help="lstm | gru | rnn; a comma list (rnn,lstm) trains each."),
+        click.option("--hidden", type=int, help="Hidden units per direction."),
+        click.option("--layers", type=int, help="Stacked recurrent layers."),
+        click.option("--bidirectional/--unidirectional", default=None),
+        click.option("--dropout", type=float, help="Between layers and before the head."),
+        click.option("--nonlinearity", type=click.Choice(["tanh", "relu"]), help="For --cell rnn."),
+        click.option("--input-kind", type=click.Choice(["onehot", "embedding", "dense"])),
+        click.option("--embedding-dim", type=int),
+        click.option("--tie-weights/--no-tie-weights", default=None),
+        click.option("--init", type=click.Choice(["xavier", "torch"])),
+        click.option("--forget-bias", type=float),
+        click.option("--dtype", type=click.Choice(["float32", "float64"])),
+        # training
+        click.option("--engine", type=click.Choice(["numpy", "torch"])),
+        click.option("--backend", type=click.Choice(["scratch", "native"]), help="Torch engine."),
+        click.option("--device", help="cpu | cuda | auto (torch engine)."),
+        click.option("--compile/--no-compile", default=None, help="torch.compile (torch engine)."),
+        click.option("--steps", type=int, help="Optimizer steps in total."),
+        click.option("--epochs", type=int, help="Passes over the training split."),
+        click.option(
+            "--max-time", type=float, help="Stop (and checkpoint) after this many seconds."
+        ),
+        click.option("--batch-size", type=int),
+        click.option("--optimizer", type=click.Choice(["adam", "adamw", "sgd"])),
+        click.option("--lr", type=float, help="Learning rate."),
+        click.option("--weight-decay", type=float),
+        click.option("--momentum", type=float, help="SGD momentum."),
+        click.option("--grad-clip", type=float, help="Global gradient-norm clip."),
+        click.option("--schedule", type=click.Choice(["constant", "cosine", "plateau"])),
+        click.option("--warmup-steps", type=int),
+        click.option("--min-lr", type=float),
+        click.option("--plateau-patience", type=int),
+        click.option("--plateau-factor", type=float),
+        click.option("--early-stopping", type=int, help="Evaluations without improvement."),
+        click.option("--eval-every", type=int),
+        click.option("--save-every", type=int),
+        click.option("--log-every", type=int),
+        click.option("--eval-batch-size", type=int),
+        click.option("--seed", type=int),
+        # task
+        click.option(
+            "--data", type=click.Path(dir_okay=True), help="Text file (chars/words/bytes)."
+        ),
+        click.option("--level", help="char | word | byte: picks the text task."),
+        click.option("--seq-len", type=int, help="Truncated-BPTT length (text tasks)."),
+        click.option("--top-k", type=int, help="Vocabulary: the k most frequent tokens."),
+        click.option("--num", type=int, help="Sequences generated (anbn, anbnan)."),
+        click.option("--n-min", type=int),
+        click.option("--n-max", type=int),
+        click.option("--test-n-max", type=int, help="Test counting up to this n."),
+        click.option("--bits", type=int, help="Bits to remember (copy)."),
+        click.option("--delay", type=int, help="Blank steps before recall (copy)."),
+        click.option("--num-points", type=int, help="Samples of the sine."),
+        click.option("--noise", type=float, help="Noise amplitude (sine)."),
+        click.option("--window", type=int, help="Input window (sine)."),
+        # run
+        click.option("--config", "config_file", type=click.Path(), help="TOML settings."),
+        click.option("--out", type=click.Path(), help="Run directory [runs/TASK-TIME]."),
+        click.option("--overwrite", is_flag=True, help="Replace an existing run directory."),
+        click.option("--resume", type=click.Path(), help="Continue this run directory."),
+        click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors."),
+    ]
+    for option in reversed(opts):
+        f = option(f)
+    return f
+
+
+@cli.command()
+@click.argument("task", required=False)
+@_train_options
+def train(task, config_file, out, overwrite, resume, quiet, **flags):
+    """Train a model on TASK (see `rnnlab tasks`), or continue one with --resume RUN.
+
+    Settings come from the task's defaults, then --config FILE, then the flags. With
+    --resume, the run's own settings are used; --steps/--epochs/--max-time extend it.
+    """
+    from rnnlab.train.options import flatten_config
+
+    given = {k: v for k, v in flags.items() if v is not None}
+    if config_file:
+        from rnnlab.config import read_config_file
+
+        given = {**flatten_config(read_config_file(config_file)), **given}
+    if resume:
+        return _resume(resume, given, quiet)
+    if not task:
+        fail("train needs a TASK (see `rnnlab tasks`) or --resume RUN")
+    cells = [c.strip() for c in str(given.pop("cell", "")).split(",") if c.strip()] or [None]
+    if len(cells) > 1:
+        return _train_several(task, cells, given, out, overwrite, quiet)
+    if cells[0]:
+        given["cell"] = cells[0]
+    _train_one(task, given, out, overwrite, quiet)
+
+
+def _train_one(task_name, given, out, overwrite, quiet, show_summary=True):
+    from rnnlab.train.console import ConsoleReporter
+    from rnnlab.train.options import build_from_settings, resolve_task_name
+    from rnnlab.train.run_dir import default_run_name
+    from rnnlab.train.session import start_run
+
+    task_name = resolve_task_name(task_name, given.pop("level", None))
+    task, spec, config = build_from_settings(task_name, given)
+    out = out or str(Path("runs") / default_run_name(task.name))
+    if not quiet and show_summary:
+        click.echo(f"task {task.name}: {task.description}")
+        click.echo(f"model {spec!r}: {spec.num_parameters():,} parameters; {config!r}")
+    reporter = ConsoleReporter(quiet=quiet, sample=_sampler(task))
+    trainer = _run_guarded(
+        lambda: start_run(task, spec, config, out, overwrite=overwrite, reporter=reporter), out
+    )
+    _finish(trainer, quiet)
+    return trainer
+
+
+def _resume(run_dir, given, quiet):
+    from rnnlab.train.console import ConsoleReporter
+    from rnnlab.train.session import build_task_from, resume_run
+
+    allowed = {"steps", "epochs", "max_time", "eval_every", "save_every", "log_every",
+               "engine", "backend", "device", "compile", "early_stopping"}  # fmt: skip
+    ignored = sorted(set(given) - allowed)
+    if ignored:
+        fail(
+            f"--resume continues a run with its own settings; these cannot change: "
+            f"{', '.join('--' + k.replace('_', '-') for k in ignored)}"
+        )
+    from rnnlab.checkpoint import read_config, read_vocab
+    from rnnlab.data.vocab import Vocab
+
+    config = read_config(run_dir)
+    vocab = read_vocab(run_dir)
+    task = build_task_from(config["task"], Vocab.from_dict(vocab) if vocab else None)
+    reporter = ConsoleReporter(quiet=quiet, sample=_sampler(task))
+    trainer = _run_guarded(lambda: resume_run(run_dir, given, reporter=reporter), run_dir)
+    _finish(trainer, quiet)
+
+
+def _run_guarded(run, run_dir):
+    """Run training; a divergence is a failure (exit 1) that keeps the last good checkpoint."""
+    from rnnlab.train.trainer import Diverged
+
+    try:
+        return run()
+    except Diverged as exc:
+        click.echo(
+            f"rnnlab: {exc}. The last good checkpoint in '{run_dir}' is kept; "
+            "try a lower --lr or a --grad-clip.",
+            err=True,
+        )
+        sys.exit(EXIT_FAILURE)
+
+
+def _sampler(task):
+    """A function printing a short sample at each evaluation, for text tasks."""
+    from rnnlab.tasks import TextTask
+
+    if not isinstance(task, TextTask):
+        return None
+
+    def sample(engine):
+        from rnnlab.generate import generate
+
+        return "".join(generate(engine, task.vocab, length=80, temperature=0.8, seed=0))
+
+    return sample
+
+
+def _finish(trainer, quiet):
+    """Plots and a closing summary after training."""
+    from rnnlab.train.artifacts import write_plots
+
+    written = write_plots(trainer.run_dir, trainer.task, trainer.engine)
+    if not quiet:
+        p = trainer.progress
+        best = f"best val loss {p.best_val:.4f} at step {p.best_step}" if p.best_step else ""
+        click.echo(f"run directory: {trainer.run_dir}  ({best})")
+        if written:
+            click.echo("plots: " + ", ".join(str(w.name) for w in written))
+
+
+def _train_several(task, cells, given, out, overwrite, quiet):
+    """`--cell rnn,lstm`: train each cell with the same settings, then compare them."""
+    from rnnlab.train.run_dir import default_run_name
+
+    base = Path(out or Path("runs") / default_run_name(task))
+    results = {}
+    for cell in cells:
+        if not quiet:
+            click.echo(f"=== {cell}")
+        trainer = _train_one(task, {**given, "cell": cell}, str(base / cell), overwrite, quiet)
+        results[cell] = trainer.task.evaluate(trainer.engine, "val", trainer.config.eval_batch_size)
+    from rnnlab.report import print_comparison
+
+    print_comparison(results, title=f"{task}: validation")
+    from rnnlab.train.artifacts import plot_comparison
+
+    plot_comparison(base, {cell: base / cell for cell in cells})
+
+
+# --------------------------------------------------------------------------- evaluate
+@cli.command()
+@click.argument("run", type=click.Path())
+@click.option("--split", default="val", show_default=True, help="train | val | test")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@click.option("--best", is_flag=True, help="Use the best validation weights.")
+@click.option("--engine", type=click.Choice(["numpy", "torch"]), default=None)
+@click.option("--backend", type=click.Choice(["scratch", "native"]), default=None)
+@click.option("--device", default=None)
+@click.option("--batch-size", type=int, default=None)
+def evaluate(run, split, as_json, best, engine, backend, device, batch_size):
+    """Evaluate a run: mean loss per target, bits per token, accuracy, the optimum if known."""
+    from rnnlab.train.session import load_run
+
+    overrides = {
+        k: v for k, v in {"engine": engine, "backend": backend, "device": device}.items() if v
+    }
+    loaded = load_run(run, overrides=overrides, best=best)
+    metrics = loaded.task.evaluate(
+        loaded.engine, split, batch_size or loaded.config.eval_batch_size
+    )
+    metrics = {"run": str(run), "engine": loaded.config.engine, **metrics}
+    if as_json:
+        click.echo(json.dumps(metrics))
+    else:
+        from rnnlab.report import print_metrics
+
+        print_metrics(metrics, title=f"{run} ({split})")
+
+
+# --------------------------------------------------------------------------- generate
+@cli.command()
+@click.argument("run", type=click.Path())
+@click.option("--prime", default="", help="Text the model reads before it writes.")
+@click.option("--length", default=500, show_default=True, help="Tokens to generate.")
+@click.option("--temperature", default=1.0, show_default=True, type=float)
+@click.option("--top-k", type=int, default=None, help="Sample among the k most likely.")
+@click.option("--seed", type=int, default=None)
+@click.option("--argmax", is_flag=True, help="Always take the most likely token.")
+@click.option("--until-eos/--no-until-eos", default=None, help="Stop at <eos> [on for a^n b^n].")
+@click.option("--strict", is_flag=True, help="Unseen prime tokens are an error, not <unk>.")
+@click.option("--best", is_flag=True, help="Use the best validation weights.")
+@click.option("--engine", type=click.Choice(["numpy", "torch"]), default=None)
+@click.option("--backend", type=click.Choice(["scratch", "native"]), default=None)
+def generate(
+    run, prime, length, temperature, top_k, seed, argmax, until_eos, strict, best, engine, backend
+):
+    """Write text (or a sequence) with a trained model, streaming to stdout."""
+    from rnnlab.generate import check_prime
+    from rnnlab.generate import generate as generate_tokens
+    from rnnlab.tasks import TextTask
+    from rnnlab.train.session import load_run
+
+    overrides = {k: v for k, v in {"engine": engine, "backend": backend}.items() if v}
+    loaded = load_run(run, overrides=overrides, best=best)
+    task = loaded.task
+    if task.vocab is None:
+        fail(f"task '{task.name}' has no vocabulary to write with; generate works with "
+             "chars, words, bytes, anbn and anbnan runs")  # fmt: skip
+    if length < 1:
+        fail(f"--length must be positive, got {length}")
+    if until_eos is None:
+        until_eos = not isinstance(task, TextTask)
+    unseen = check_prime(task.vocab, prime)
+    if unseen and not strict:
+        shown = " ".join(repr(u) for u in unseen[:10])
+        click.echo(f"rnnlab: warning: unseen prime tokens read as <unk>: {shown}", err=True)
+    stream = generate_tokens(
+        loaded.engine, task.vocab, prime=prime, length=length, temperature=temperature,
+        top_k=top_k, argmax=argmax, seed=seed, stop_at_eos=until_eos,
+        on_unknown="error" if strict else "unk",
+    )  # fmt: skip
+    click.echo(prime, nl=False)
+    for piece in stream:
+        click.echo(piece, nl=False)
+        sys.stdout.flush()
+    click.echo()
+
+
+# --------------------------------------------------------------------------- tasks
+@cli.command()
+def tasks():
+    """List the tasks and their default settings."""
+    from rnnlab.report import print_tasks
+    from rnnlab.tasks import TASKS
+
+    print_tasks(TASKS)
+
+
+# --------------------------------------------------------------------------- demo
+@cli.command()
+@click.option("--seconds", default=110.0, show_default=True, help="Training time.")
+@click.option("--out", type=click.Path(), default=None)
+@click.option("--engine", type=click.Choice(["numpy", "torch"]), default="numpy", show_default=True)
+def demo(seconds, out, engine):
+    """Train a small character LSTM on Python's own documentation, then write with it."""
+    from rnnlab.generate import generate as generate_tokens
+
+    given = {"cell": "lstm", "hidden": 128, "max_time": seconds, "epochs": 100, "engine": engine,
+             "eval_every": 300, "save_every": 300, "log_every": 50, "seq_len": 50,
+             "lr": 0.005}  # fmt: skip
+    trainer = _train_one("chars", given, out, False, False)
+    click.echo("\nsamples (temperature 0.7):")
+    for k, prime in enumerate(["The ", "def ", "A list "]):
+        text = "".join(generate_tokens(trainer.engine, trainer.task.vocab, prime=prime,
+                                       length=160, temperature=0.7, seed=k))  # fmt: skip
+        click.echo(f"--- {prime!r}\n{prime}{text}\n")
+    click.echo(f"next: rnnlab generate {trainer.run_dir} --prime 'The ' --length 400")

@@ -9,7 +9,9 @@ The trainer, checkpoints, generation and evaluation talk to it only through:
 * ``state_dict()`` / ``load_state_dict()`` — weights as plain NumPy arrays (torch names);
 * ``optimizer_state()`` / ``load_optimizer_state()`` and ``rng_state()`` / ``set_rng_state()``
   — everything else a resumed run needs to continue bitwise;
-* ``lr`` (settable, for schedules), ``detach(state)`` (cut the graph between TBPTT chunks).
+* ``lr`` (settable, for schedules), ``detach(state)`` (cut the graph between TBPTT chunks),
+  ``export_state(state) -> [np.ndarray]`` / ``import_state(arrays)`` (a carried state in a
+  checkpoint, [h] or [h, c]).
 
 States are engine-native objects the trainer only passes back in. ``rnnlab.numpy`` needs
 NumPy alone; the torch engine is imported only when asked for.

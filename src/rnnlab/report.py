@@ -56,3 +56,45 @@ def print_summary(spec, rows, title: str) -> None:
     table.add_section()
     table.add_row("total", "", f"{sum(r.parameters for r in rows):,}")
     console().print(table)
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def print_metrics(metrics: dict, title: str) -> None:
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in metrics.items():
+        table.add_row(key, _fmt(value))
+    console().print(table)
+
+
+def print_comparison(results: dict[str, dict], title: str) -> None:
+    """One column per model, one row per metric they share."""
+    keys = [k for k in next(iter(results.values())) if all(k in r for r in results.values())]
+    table = Table(title=title)
+    table.add_column("metric")
+    for label in results:
+        table.add_column(label, justify="right")
+    for key in keys:
+        if key == "split":
+            continue
+        table.add_row(key, *(_fmt(r[key]) for r in results.values()))
+    console().print(table)
+
+
+def print_tasks(tasks: dict) -> None:
+    table = Table(title="rnnlab tasks")
+    table.add_column("task")
+    table.add_column("what it teaches")
+    table.add_column("options (defaults)")
+    table.add_column("training defaults")
+    for name, cls in tasks.items():
+        options = ", ".join(f"{k}={v}" for k, v in cls.defaults.items())
+        training = ", ".join(f"{k}={v}" for k, v in cls.train_defaults.items())
+        table.add_row(name, cls.description, options, training)
+    console().print(table)

@@ -81,6 +81,17 @@ class NumpyEngine:
     def detach(state):
         return state  # NumPy keeps no graph between calls
 
+    @staticmethod
+    def export_state(state) -> list[np.ndarray]:
+        """The recurrent state as a list of arrays ([h] or [h, c]), for checkpoints."""
+        return [np.array(s) for s in (state if isinstance(state, tuple) else (state,))]
+
+    @staticmethod
+    def import_state(parts: list[np.ndarray]):
+        """The inverse of :meth:`export_state`."""
+        parts = [np.array(p) for p in parts]
+        return tuple(parts) if len(parts) > 1 else parts[0]
+
     # ------------------------------------------------------------------ persistence
     @property
     def lr(self) -> float:

@@ -1,0 +1,102 @@
+"""TrainConfig: how a model is trained, one field per ``rnnlab train`` flag.
+
+``--batch-size`` ↔ ``batch_size``: a config file (TOML) uses the same names, flags override
+it, and a task's own defaults fill whatever neither gives. ``repr`` shows only the fields
+that differ from the defaults.
+"""
+
+from dataclasses import asdict, dataclass, fields
+
+from rnnlab.errors import InputError
+from rnnlab.model import compact_repr
+
+SCHEDULES = ("constant", "cosine", "plateau")
+OPTIMIZERS = ("adam", "adamw", "sgd")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything about *how* to train (the model is a ModelSpec, the data a task)."""
+
+    engine: str = "numpy"
+    backend: str = "scratch"  # torch engine: "scratch" (from basic ops) or "native" (torch.nn)
+    device: str = "cpu"
+    compile: bool = False
+    steps: int | None = None  # stop after this many optimizer steps ...
+    epochs: int | None = None  # ... or this many passes over the training split
+    max_time: float | None = None  # ... or after this many seconds (checkpointed cleanly)
+    batch_size: int = 32
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    momentum: float = 0.0
+    grad_clip: float | None = 5.0
+    schedule: str = "constant"
+    warmup_steps: int = 0
+    min_lr: float = 0.0  # cosine floor
+    plateau_factor: float = 0.5
+    plateau_patience: int = 3  # evaluations without improvement before the LR drops
+    early_stopping: int | None = None  # evaluations without improvement before stopping
+    eval_every: int = 200
+    save_every: int = 500
+    log_every: int = 20
+    eval_batch_size: int = 64
+    seed: int = 0
+
+    def __post_init__(self):
+        def positive(name):
+            value = getattr(self, name)
+            if value is not None and (
+                not isinstance(value, int) or isinstance(value, bool) or value < 1
+            ):
+                raise InputError(
+                    f"--{name.replace('_', '-')} must be a positive integer, got {value!r}"
+                )
+
+        for name in ("steps", "epochs", "batch_size", "eval_every", "save_every", "log_every",
+                     "eval_batch_size", "plateau_patience", "early_stopping"):  # fmt: skip
+            positive(name)
+        if self.optimizer not in OPTIMIZERS:
+            raise InputError(
+                f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}"
+            )
+        if self.schedule not in SCHEDULES:
+            raise InputError(
+                f"--schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}"
+            )
+        if not self.lr > 0:
+            raise InputError(f"--lr must be positive, got {self.lr!r}")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise InputError(f"--grad-clip must be positive (or omitted), got {self.grad_clip!r}")
+        if self.max_time is not None and not self.max_time > 0:
+            raise InputError(f"--max-time must be positive seconds, got {self.max_time!r}")
+        if self.engine not in ("numpy", "torch"):
+            raise InputError(f"--engine must be numpy or torch, got {self.engine!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise InputError(f"unknown training setting(s) {unknown}")
+        return cls(**d)
+
+    def __repr__(self) -> str:
+        return compact_repr(self)
+
+    def engine_options(self) -> dict:
+        """The keyword arguments both engines take from this config."""
+        options = dict(
+            seed=self.seed,
+            optimizer=self.optimizer,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            momentum=self.momentum,
+            grad_clip=self.grad_clip,
+        )
+        if self.engine == "torch":
+            options.update(backend=self.backend, device=self.device, compile=self.compile)
+        return options

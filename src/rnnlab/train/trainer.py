@@ -1,0 +1,251 @@
+"""One training loop for both engines.
+
+Each step: pick the batch at ``(epoch, index)``, set the learning rate from the schedule,
+``engine.train_step`` (forward, loss, backward, clipping, update), carry the recurrent
+state to the next batch when the task is a stream. Every ``log_every`` steps a metrics
+record is appended to ``metrics.jsonl``; every ``eval_every`` steps the validation split is
+evaluated (best weights kept, plateau schedule and early stopping fed); every
+``save_every`` steps, at the end, on Ctrl-C and on ``--max-time`` a checkpoint is saved.
+
+The position in the data is just ``(epoch, index)`` and batches are a pure function of it,
+so with the optimizer moments, the schedule, the dropout RNG and the carried state in the
+checkpoint a resumed run continues bitwise as if it had never stopped.
+
+A step whose loss or gradients are not finite is not applied: training stops, the last good
+checkpoint stays as it is, and the run reports it (:class:`Diverged`).
+"""
+
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from rnnlab.checkpoint import save_checkpoint
+from rnnlab.train.config import TrainConfig
+from rnnlab.train.run_dir import MetricsLog
+from rnnlab.train.schedule import Schedule
+
+
+class Diverged(RuntimeError):
+    """Training produced a non-finite loss; the run keeps its last good checkpoint."""
+
+
+@dataclass
+class Progress:
+    """Where training stands; saved in state.json and restored on resume."""
+
+    step: int = 0  # optimizer steps taken
+    epoch: int = 0
+    index: int = 0  # next batch index within the epoch
+    tokens: int = 0  # counted target positions seen in training
+    elapsed: float = 0.0  # seconds of training, summed over sessions
+    best_val: float = math.inf
+    best_step: int = 0
+    evals_since_best: int = 0
+    last_val: float | None = None
+    stop_reason: str = ""
+
+
+class Trainer:
+    def __init__(self, engine, task, config: TrainConfig, run_dir, *, progress=None, reporter=None):
+        self.engine = engine
+        self.task = task
+        self.config = config
+        self.run_dir = run_dir
+        self.progress = progress or Progress()
+        self.reporter = reporter  # callbacks for the terminal (see rnnlab.train.console)
+        self.metrics = MetricsLog(run_dir)
+        self.batches_per_epoch = task.num_batches("train", config.batch_size)
+        self.total_steps = self.planned_steps()
+        self.schedule = Schedule(
+            config.schedule,
+            config.lr,
+            self.total_steps,
+            warmup_steps=config.warmup_steps,
+            min_lr=config.min_lr,
+            factor=config.plateau_factor,
+            patience=config.plateau_patience,
+        )
+        self.carry = None  # the recurrent state carried between stream batches
+        self.best_weights = None  # weights of a new best, waiting for the next save
+
+    def planned_steps(self) -> int:
+        """--steps, or --epochs × batches per epoch, whichever ends first."""
+        limits = []
+        if self.config.steps:
+            limits.append(self.config.steps)
+        if self.config.epochs:
+            limits.append(self.config.epochs * self.batches_per_epoch)
+        return min(limits) if limits else self.batches_per_epoch
+
+    # ------------------------------------------------------------------ the loop
+    def fit(self) -> Progress:
+        p, cfg = self.progress, self.config
+        window = _Window()
+        started = time.perf_counter()
+        elapsed0 = p.elapsed
+        if self.reporter:
+            self.reporter.start(self)
+        try:
+            while p.step < self.total_steps:
+                if p.index >= self.batches_per_epoch:  # a new epoch: streams restart at zero
+                    p.epoch, p.index, self.carry = p.epoch + 1, 0, None
+                batch = self.task.batch("train", p.index, cfg.batch_size, p.epoch)
+                self.engine.lr = self.schedule.lr_at(p.step + 1)
+                result = self.engine.train_step(batch, self.carry)
+                if not result.updated:
+                    p.stop_reason = "diverged"
+                    raise Diverged(
+                        f"training diverged at step {p.step + 1} (loss {result.loss}, gradient "
+                        f"norm {result.grad_norm}); the update was not applied"
+                    )
+                if self.task.stateful:
+                    self.carry = self.engine.detach(result.state)
+                p.step, p.index = p.step + 1, p.index + 1
+                p.tokens += batch.num_targets
+                p.elapsed = elapsed0 + time.perf_counter() - started
+                window.add(result, batch.num_targets)
+                last = p.step == self.total_steps
+                record = None
+                if p.step % cfg.log_every == 0 or last:
+                    record = self.train_record(window)
+                    window = _Window()
+                if p.step % cfg.eval_every == 0 or last:
+                    record = {**(record or self.base_record()), **self.validate()}
+                if record is not None:
+                    self.metrics.append(record)
+                    if self.reporter:
+                        self.reporter.log(record)
+                if self.reporter:
+                    self.reporter.advance(p)
+                out_of_time = cfg.max_time is not None and p.elapsed >= cfg.max_time
+                if cfg.early_stopping and p.evals_since_best >= cfg.early_stopping:
+                    p.stop_reason = (
+                        f"early stopping: no improvement in {p.evals_since_best} evaluations"
+                    )
+                elif out_of_time:
+                    p.stop_reason = f"--max-time {cfg.max_time:g}s reached"
+                if p.stop_reason or last or p.step % cfg.save_every == 0:
+                    self.save()
+                if p.stop_reason:
+                    break
+            if not p.stop_reason:
+                p.stop_reason = "finished"
+        except KeyboardInterrupt:
+            p.stop_reason = "interrupted"
+            self.save()  # between steps the state is consistent: keep the work done
+            raise
+        finally:
+            if self.reporter:
+                self.reporter.stop(p)
+        return p
+
+    # ------------------------------------------------------------------ records
+    def base_record(self) -> dict:
+        p = self.progress
+        return {
+            "step": p.step,
+            "epoch": p.epoch,
+            "lr": self.engine.lr,
+            "elapsed": round(p.elapsed, 3),
+        }
+
+    def train_record(self, window: "_Window") -> dict:
+        record = self.base_record()
+        record["loss"] = window.loss()
+        record["grad_norm"] = window.grad_norm()
+        record["tokens_per_s"] = window.tokens / max(window.seconds(), 1e-9)
+        if self.task.model_io().loss == "cross_entropy":
+            record["bits_per_token"] = record["loss"] / math.log(2)
+            record["perplexity"] = math.exp(min(record["loss"], 700.0))
+        return record
+
+    def validate(self) -> dict:
+        p = self.progress
+        metrics = self.task.evaluate(self.engine, "val", self.config.eval_batch_size)
+        val_loss = metrics["loss"]
+        p.last_val = val_loss
+        if not math.isfinite(val_loss):
+            p.stop_reason = "diverged"
+            raise Diverged(f"validation loss is {val_loss} at step {p.step}")
+        if val_loss < p.best_val:
+            p.best_val, p.best_step, p.evals_since_best = val_loss, p.step, 0
+            self.best_weights = self.engine.state_dict()
+        else:
+            p.evals_since_best += 1
+        self.schedule.observe(val_loss)
+        out = {f"val_{k}": v for k, v in metrics.items() if k not in ("split", "optimal_loss")}
+        if "optimal_loss" in metrics:
+            out["optimal_loss"] = metrics["optimal_loss"]
+        return out
+
+    # ------------------------------------------------------------------ checkpoints
+    def save(self) -> None:
+        tensors, meta = self.engine.optimizer_state()
+        state_tensors = {f"optim.{k}": np.asarray(v) for k, v in tensors.items()}
+        if self.carry is not None:
+            for k, part in enumerate(self.engine.export_state(self.carry)):
+                state_tensors[f"carry.{k}"] = part
+        state = {
+            **asdict(self.progress),
+            "optimizer": meta,
+            "schedule": self.schedule.state_dict(),
+            "rng": self.engine.rng_state(),
+            "has_carry": self.carry is not None,
+        }
+        save_checkpoint(
+            self.run_dir,
+            model=self.engine.state_dict(),
+            state_tensors=state_tensors,
+            state=state,
+            best=self.best_weights,
+        )
+        self.best_weights = None  # saved; later saves keep it until a new best arrives
+
+    def restore(self, checkpoint) -> None:
+        """Continue from a loaded checkpoint (weights, optimizer, schedule, RNG, carry)."""
+        state = checkpoint.state
+        self.engine.load_state_dict(checkpoint.model)
+        optim = {
+            k.removeprefix("optim."): v
+            for k, v in checkpoint.state_tensors.items()
+            if k.startswith("optim.")
+        }
+        self.engine.load_optimizer_state(optim, state["optimizer"])
+        self.engine.set_rng_state(state["rng"])
+        self.schedule.load_state_dict(state["schedule"])
+        fields = {f for f in Progress.__dataclass_fields__}
+        self.progress = Progress(**{k: v for k, v in state.items() if k in fields})
+        self.progress.stop_reason = ""
+        if state.get("has_carry"):
+            parts = [
+                checkpoint.state_tensors[f"carry.{k}"]
+                for k in range(2)
+                if f"carry.{k}" in checkpoint.state_tensors
+            ]
+            self.carry = self.engine.import_state(parts)
+
+
+class _Window:
+    """Running means over the steps since the last log record."""
+
+    def __init__(self):
+        self.loss_sum = self.norm_sum = 0.0
+        self.steps = self.tokens = 0
+        self.start = time.perf_counter()
+
+    def add(self, result, tokens: int) -> None:
+        self.loss_sum += result.loss
+        self.norm_sum += result.grad_norm
+        self.steps += 1
+        self.tokens += tokens
+
+    def loss(self) -> float:
+        return self.loss_sum / max(self.steps, 1)
+
+    def grad_norm(self) -> float:
+        return self.norm_sum / max(self.steps, 1)
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.start
