@@ -25,7 +25,7 @@ def test_shapes_for_a_bidirectional_two_layer_lstm():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"cell": "transformer"}, "cell must be one of lstm, gru, rnn, got 'transformer'"),
+        ({"cell": "transformer"}, "cell must be one of lstm, gru, rnn, .* got 'transformer'"),
         ({"hidden_size": 0}, "hidden_size must be a positive integer, got 0"),
         ({"dropout": 1.5}, r"dropout must be in \[0, 1\)"),
         ({"tie_weights": True}, "tie_weights needs input_kind 'embedding'"),
@@ -40,3 +40,14 @@ def test_invalid_specs_say_what_is_wrong(kwargs, message):
 def test_unknown_keys_are_rejected():
     with pytest.raises(ValueError, match=r"unknown model setting\(s\) \['hiden_size'\]"):
         ModelSpec.from_dict({"input_size": 3, "output_size": 3, "hiden_size": 4})
+
+
+@pytest.mark.parametrize("cell", ["peephole_lstm", "layernorm_lstm"])
+def test_extra_tensors_are_those_the_cells_declare(cell):
+    """The engine-neutral table of extra tensors agrees with the NumPy cells and the model."""
+    from rnnlab.numpy.model import Model
+
+    spec = ModelSpec(input_size=3, output_size=2, cell=cell, hidden_size=5, bidirectional=True)
+    model = Model(spec)
+    assert {k: v.shape for k, v in model.params.items()} == spec.parameter_shapes()
+    assert list(model.params) == list(spec.parameter_shapes())

@@ -14,6 +14,17 @@ from dataclasses import MISSING, asdict, dataclass, fields
 
 CELLS = ("lstm", "gru", "rnn", "peephole_lstm", "layernorm_lstm")
 GATES = {"lstm": 4, "gru": 3, "rnn": 1, "peephole_lstm": 4, "layernorm_lstm": 4}
+# Tensors a cell has beyond torch.nn's four per layer and direction: name -> size in units
+# of H. Named ``{name}_l{k}{_reverse}``; both engines' cells declare the same (tested).
+EXTRA_TENSORS = {
+    "peephole_lstm": {"weight_peephole_i": 1, "weight_peephole_f": 1, "weight_peephole_o": 1},
+    "layernorm_lstm": {
+        "ln_gates_weight": 4,
+        "ln_gates_bias": 4,
+        "ln_cell_weight": 1,
+        "ln_cell_bias": 1,
+    },
+}
 INPUT_KINDS = ("onehot", "embedding", "dense")
 LOSSES = ("cross_entropy", "mse")
 INITS = ("torch", "xavier")
@@ -27,7 +38,8 @@ class ModelSpec:
     Attributes:
         input_size: vocabulary size V (onehot/embedding input) or feature width (dense).
         output_size: classes (logits, cross-entropy) or regression outputs (mse).
-        cell: "lstm", "gru" or "rnn".
+        cell: "lstm", "gru", "rnn", "peephole_lstm" (gates also read the cell state) or
+            "layernorm_lstm" (layer normalization of the gate pre-activations and the cell).
         hidden_size: H per direction.
         num_layers: stacked recurrent layers.
         bidirectional: two directions per layer (their outputs concatenated).
@@ -121,6 +133,8 @@ class ModelSpec:
                 shapes[f"rnn.weight_hh_l{layer}{sfx}"] = (G, H)
                 shapes[f"rnn.bias_ih_l{layer}{sfx}"] = (G,)
                 shapes[f"rnn.bias_hh_l{layer}{sfx}"] = (G,)
+                for name, units in EXTRA_TENSORS.get(self.cell, {}).items():
+                    shapes[f"rnn.{name}_l{layer}{sfx}"] = (units * H,)
         if not self.tie_weights:
             shapes["head.weight"] = (self.output_size, H * self.directions)
         shapes["head.bias"] = (self.output_size,)

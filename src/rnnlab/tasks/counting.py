@@ -112,7 +112,28 @@ class CountingTask(Task):
             max_n = n
         metrics["max_n_counted"] = max_n
         metrics["max_n_in_split"] = max(ok_by_n)
+        if metrics.get("optimal_loss") is not None:
+            metrics["train_prior_loss"] = self.train_prior_loss(split)
         return metrics
+
+    def train_prior_loss(self, split: str) -> float:
+        """The loss on ``split`` of the Bayes predictor whose prior over n is the training
+        split's empirical distribution: the best a model can do by learning the training
+        data perfectly. With few sequences it sits above ``optimal_loss`` (which knows the
+        true uniform prior), and no model should be expected to beat it reliably."""
+        counts = np.bincount(
+            [s.index("b") for s in self.splits["train"]], minlength=self.options["n_max"] + 1
+        )
+        total, tokens = 0.0, 0
+        for seq in self.splits[split]:
+            n = seq.index("b")
+            for k in range(1, n + 1):  # after reading k a's: is the next one a b?
+                at_least = counts[k:].sum()
+                p_b = counts[k] / at_least if at_least else 1.0 / (self.options["n_max"] - k + 1)
+                p = p_b if k == n else 1.0 - p_b
+                total -= np.log(max(p, 1e-12))
+            tokens += len(seq) - 1
+        return total / tokens
 
 
 class AnBn(CountingTask):

@@ -1,0 +1,162 @@
+"""The LayerNorm LSTM: a naive reference, finite differences, what normalisation promises
+(normalised rows, invariance to the weights' scale), and truncated BPTT."""
+
+import numpy as np
+import pytest
+
+from rnnlab.model import ModelSpec
+from rnnlab.numpy.gradcheck import check_recurrent
+from rnnlab.numpy.layernorm_lstm import LayerNormLSTM, LayerNormLSTMCell
+from rnnlab.numpy.model import build_recurrent
+
+EPS = LayerNormLSTMCell.eps
+
+
+def make_layernorm(input_size, hidden_size, seed=0, **kw):
+    """A float64 layer with every tensor, gains and shifts included, random in U(±0.6)."""
+    layer = LayerNormLSTM(input_size, hidden_size, dtype=np.float64, seed=seed, **kw)
+    rng = np.random.default_rng(seed + 1000)
+    for p in layer.params.values():
+        p[...] = rng.uniform(-0.6, 0.6, p.shape)
+    return layer
+
+
+def naive_layernorm_lstm(x, h0, c0, p):
+    """x (T, I), h0/c0 (H,): the module docstring's equations for one sample."""
+    H = h0.shape[0]
+
+    def ln(v, gain, shift):
+        return gain * (v - v.mean()) / np.sqrt(v.var() + EPS) + shift
+
+    def sig(v):
+        return 1.0 / (1.0 + np.exp(-v))
+
+    h, c, hs = h0, c0, []
+    for x_t in x:
+        a = p["weight_ih_l0"] @ x_t + p["bias_ih_l0"] + p["weight_hh_l0"] @ h + p["bias_hh_l0"]
+        z = ln(a, p["ln_gates_weight_l0"], p["ln_gates_bias_l0"])
+        i, f, g, o = sig(z[:H]), sig(z[H : 2 * H]), np.tanh(z[2 * H : 3 * H]), sig(z[3 * H :])
+        c = f * c + i * g
+        h = o * np.tanh(ln(c, p["ln_cell_weight_l0"], p["ln_cell_bias_l0"]))
+        hs.append(h)
+    return np.array(hs), h, c
+
+
+def test_forward_equals_naive_per_sample_loop():
+    layer = make_layernorm(3, 4)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(6, 2, 3))
+    h0, c0 = rng.normal(size=(1, 2, 4)), rng.normal(size=(1, 2, 4))
+    y, (h_n, c_n), _ = layer.forward(x, (h0, c0))
+    for b in range(2):
+        hs, h, c = naive_layernorm_lstm(x[:, b], h0[0, b], c0[0, b], layer.params)
+        np.testing.assert_allclose(y[:, b], hs, rtol=0, atol=1e-14)
+        np.testing.assert_allclose(h_n[0, b], h, rtol=0, atol=1e-14)
+        np.testing.assert_allclose(c_n[0, b], c, rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("num_layers", [1, 2])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_gradcheck_every_parameter_input_and_state_with_lengths(num_layers, bidirectional):
+    layer = make_layernorm(2, 3, num_layers=num_layers, bidirectional=bidirectional)
+    results = check_recurrent(layer, batch_size=2, seq_len=4, use_lengths=True, seed=num_layers)
+    names = {r.name for r in results}
+    assert names >= set(layer.params) | {"x", "h0", "c0"}
+    assert any(n.startswith("ln_cell_bias") for n in names)
+    bad = [(r.name, r.error) for r in results if not r.passed]
+    assert not bad, f"relative errors above 1e-6: {bad}"
+
+
+def test_gradcheck_full_length_batch_first():
+    layer = make_layernorm(2, 3, num_layers=2, bidirectional=True, batch_first=True)
+    bad = [(r.name, r.error) for r in check_recurrent(layer, seq_len=3, seed=5) if not r.passed]
+    assert not bad, f"relative errors above 1e-6: {bad}"
+
+
+def test_gate_and_cell_pre_activations_are_normalised_per_row():
+    """Undo the activations and the learned affine maps: what is left must have, in every
+    row (sample and step), mean 0 and variance σ²/(σ² + ε), with σ² the variance of the raw
+    row recomputed here from the weights, the input and the outputs."""
+    layer = make_layernorm(3, 4)
+    p, H = layer.params, 4
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(5, 3, 3))
+    h0, c0 = rng.normal(size=(1, 3, 4)), rng.normal(size=(1, 3, 4))
+    y, _, cache = layer.forward(x, (h0, c0))
+    cell_cache = cache.layers[0][0].cell
+    gates = cell_cache.gates  # (T, B, 4H) activated i, f, g, o
+
+    def logit(s):
+        return np.log(s) - np.log1p(-s)
+
+    i, f, g, o = (gates[..., k * H : (k + 1) * H] for k in range(4))
+    z = np.concatenate([logit(i), logit(f), np.arctanh(g), logit(o)], axis=-1)  # (T, B, 4H)
+    a_hat = (z - p["ln_gates_bias_l0"]) / p["ln_gates_weight_l0"]
+    c_hat = (np.arctanh(y / o) - p["ln_cell_bias_l0"]) / p["ln_cell_weight_l0"]  # (T, B, H)
+
+    h_prev = np.concatenate([h0, y[:-1]])  # (T, B, H)
+    a = x @ p["weight_ih_l0"].T + p["bias_ih_l0"] + h_prev @ p["weight_hh_l0"].T + p["bias_hh_l0"]
+    c = cell_cache.c[1:]  # (T, B, H) the raw cell states
+    for normed, raw in [(a_hat, a), (c_hat, c)]:
+        np.testing.assert_allclose(normed.mean(axis=-1), 0.0, rtol=0, atol=1e-9)
+        var = raw.var(axis=-1)
+        np.testing.assert_allclose(normed.var(axis=-1), var / (var + EPS), rtol=1e-8)
+    np.testing.assert_allclose(a_hat, cell_cache.a_hat, rtol=0, atol=1e-9)  # what it caches
+    np.testing.assert_allclose(c_hat, cell_cache.c_hat, rtol=0, atol=1e-9)
+
+
+def test_output_is_invariant_to_the_scale_of_the_lstm_weights():
+    """Scaling W_ih, W_hh, b_ih, b_hh by k scales every row a_t by k, which LN removes."""
+    layer = make_layernorm(3, 4)
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(6, 2, 3))
+    state = (rng.normal(size=(1, 2, 4)), rng.normal(size=(1, 2, 4)))
+    y, (h_n, c_n), _ = layer.forward(x, state)
+    for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+        layer.params[name] *= 7.0
+    y7, (h7, c7), _ = layer.forward(x, state)
+    for got, want in [(y7, y), (h7, h_n), (c7, c_n)]:
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-4)
+    layer.params["ln_gates_weight_l0"] *= 7.0  # the gains are not normalised away
+    y_gain, _, _ = layer.forward(x, state)
+    assert np.abs(y_gain - y).max() > 1e-2
+
+
+def test_chunks_with_carried_state_equal_one_pass():
+    layer = make_layernorm(3, 4, num_layers=2)
+    x = np.random.default_rng(3).normal(size=(9, 2, 3))
+    y, (h_n, c_n), _ = layer.forward(x)
+    state, chunks = None, []
+    for start in range(0, 9, 3):
+        out, state, _ = layer.forward(x[start : start + 3], state)
+        chunks.append(out)
+    np.testing.assert_allclose(np.concatenate(chunks), y, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(state[0], h_n, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(state[1], c_n, rtol=0, atol=1e-14)
+
+
+def test_extra_parameters_are_named_per_layer_and_direction_with_unit_gains():
+    layer = LayerNormLSTM(3, 4, num_layers=2, bidirectional=True, seed=0)
+    expected = {"ln_gates_weight": (16, 1.0), "ln_gates_bias": (16, 0.0)}
+    expected |= {"ln_cell_weight": (4, 1.0), "ln_cell_bias": (4, 0.0)}
+    for key, (size, value) in expected.items():
+        for name in (f"{key}_l0", f"{key}_l1_reverse"):
+            assert layer.params[name].shape == (size,), name
+            np.testing.assert_array_equal(layer.params[name], value)
+
+
+def test_float32_layer_stays_float32():
+    layer = LayerNormLSTM(3, 4, seed=0)
+    x = np.random.default_rng(0).normal(size=(4, 2, 3)).astype(np.float32)
+    y, (h_n, c_n), cache = layer.forward(x)
+    _, _, grads = layer.backward(np.ones_like(y), None, cache)
+    assert y.dtype == h_n.dtype == c_n.dtype == np.float32
+    assert all(g.dtype == np.float32 for g in grads.values())
+
+
+def test_model_spec_builds_it():
+    spec = ModelSpec(input_size=5, output_size=5, cell="layernorm_lstm", hidden_size=3)
+    rnn = build_recurrent(spec, seed=0)
+    assert isinstance(rnn, LayerNormLSTM)
+    b = rnn.params["bias_ih_l0"] + rnn.params["bias_hh_l0"]
+    np.testing.assert_array_equal(b[3:6], np.full(3, spec.forget_bias, np.float32))
