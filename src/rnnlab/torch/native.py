@@ -1,0 +1,98 @@
+"""The same recurrent layer on top of torch.nn.LSTM / GRU / RNN (cuDNN on a GPU).
+
+:func:`native_recurrent` takes :class:`~rnnlab.torch.layers.ScratchRecurrent`'s arguments
+and returns a subclass of the matching torch.nn module: the parameters *are* torch.nn's, so
+a state_dict moves between the two backends (and plain torch.nn) unchanged, and
+``forward(x, state=None, lengths=None)`` has the scratch layer's interface. With ``lengths``
+the batch goes through ``pack_padded_sequence(enforce_sorted=False)`` and back through
+``pad_packed_sequence(total_length=T)``, which gives the scratch layer's semantics: padding
+keeps the state, outputs there are zero, the reverse direction starts at each sequence's
+own last step.
+
+Dropout between layers is torch.nn's own: it draws from torch's global generator on the
+CPU, and from cuDNN's dropout state on a GPU.
+"""
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from rnnlab.torch.cells import STEPS
+from rnnlab.torch.layers import RecurrentChecks, check_sizes, resolve_cell
+
+
+class NativeRecurrent(RecurrentChecks):
+    """What the native layers add to torch.nn's: checks and ``lengths`` (a mixin)."""
+
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    def forward(self, x: torch.Tensor, state=None, lengths=None):
+        """x (T, B, I) or (B, T, I) → y (T, B, D·H) or (B, T, D·H), final state."""
+        self.validate_input(x, self.weight_hh_l0.dtype)
+        T, B = (x.shape[1], x.shape[0]) if self.batch_first else x.shape[:2]
+        if state is not None:
+            state = self.public_state(self.validate_state(state, B, x))
+        if lengths is None:
+            return super().forward(x, state)
+        lengths = self.validate_lengths(lengths, T, B)  # pack_padded_sequence wants them on CPU
+        packed = pack_padded_sequence(
+            x, lengths, batch_first=self.batch_first, enforce_sorted=False
+        )
+        out, state_n = super().forward(packed, state)
+        y, _ = pad_packed_sequence(out, batch_first=self.batch_first, total_length=T)
+        return y, state_n
+
+
+class NativeLSTM(NativeRecurrent, nn.LSTM):
+    state_size = 2
+
+
+class NativeGRU(NativeRecurrent, nn.GRU):
+    state_size = 1
+
+
+class NativeRNN(NativeRecurrent, nn.RNN):
+    state_size = 1
+
+
+def native_recurrent(
+    cell: str,
+    input_size: int,
+    hidden_size: int,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    batch_first: bool = False,
+    dropout: float = 0.0,
+    nonlinearity: str = "tanh",
+    *,
+    device=None,
+    dtype=None,
+) -> NativeRecurrent:
+    """A torch.nn recurrent module with ScratchRecurrent's arguments and forward interface.
+
+    ``cell``: "lstm", "gru", "rnn" (with ``nonlinearity``), "rnn_tanh" or "rnn_relu". The
+    extra cells (peephole, LayerNorm LSTM) have no torch.nn module: use the scratch backend.
+    """
+    check_sizes("native_recurrent", input_size, hidden_size, num_layers, dropout)
+    mode = resolve_cell(cell, nonlinearity)
+    if mode not in STEPS:
+        raise ValueError(
+            f"cell {cell!r} has no torch.nn module; the native backend runs "
+            f"{', '.join(STEPS)} (use backend 'scratch' for the extra cells)"
+        )
+    kw = dict(
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        batch_first=batch_first,
+        # torch.nn applies dropout between layers only and warns when there is none to apply
+        dropout=float(dropout) if num_layers > 1 else 0.0,
+        device=device,
+        dtype=dtype,
+    )
+    if mode == "lstm":
+        return NativeLSTM(input_size, hidden_size, **kw)
+    if mode == "gru":
+        return NativeGRU(input_size, hidden_size, **kw)
+    return NativeRNN(input_size, hidden_size, nonlinearity=mode.removeprefix("rnn_"), **kw)
