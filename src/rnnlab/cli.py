@@ -330,9 +330,11 @@ def _sampler(task):
 
 
 def _finish(trainer, quiet):
-    """Plots and a closing summary after training."""
+    """Plots and a closing summary after training (rank 0 only, under torchrun)."""
     from rnnlab.train.artifacts import write_plots
 
+    if trainer.rank != 0:
+        return
     written = write_plots(trainer.run_dir, trainer.task, trainer.engine)
     if not quiet:
         p = trainer.progress

@@ -48,8 +48,21 @@ class Progress:
 
 
 class Trainer:
-    def __init__(self, engine, task, config: TrainConfig, run_dir, *, progress=None, reporter=None):
+    def __init__(
+        self,
+        engine,
+        task,
+        config: TrainConfig,
+        run_dir,
+        *,
+        progress=None,
+        reporter=None,
+        world=(0, 1),
+    ):
         self.engine = engine
+        # Data-parallel training (torchrun): every rank takes its shard of each global batch
+        # and only rank 0 writes the run directory.
+        self.rank, self.world_size = world
         self.task = task
         self.config = config
         self.run_dir = run_dir
@@ -92,6 +105,10 @@ class Trainer:
                 if p.index >= self.batches_per_epoch:  # a new epoch: streams restart at zero
                     p.epoch, p.index, self.carry = p.epoch + 1, 0, None
                 batch = self.task.batch("train", p.index, cfg.batch_size, p.epoch)
+                if self.world_size > 1:
+                    from rnnlab.torch.distributed import shard
+
+                    batch = shard(batch, self.rank, self.world_size)
                 self.engine.lr = self.schedule.lr_at(p.step + 1)
                 result = self.engine.train_step(batch, self.carry)
                 if not result.updated:
@@ -105,7 +122,7 @@ class Trainer:
                 p.step, p.index = p.step + 1, p.index + 1
                 p.tokens += batch.num_targets
                 p.elapsed = elapsed0 + time.perf_counter() - started
-                window.add(result, batch.num_targets)
+                window.add(result, _positions(batch))
                 last = p.step == self.total_steps
                 record = None
                 if p.step % cfg.log_every == 0 or last:
@@ -113,7 +130,7 @@ class Trainer:
                     window = _Window()
                 if p.step % cfg.eval_every == 0 or last:
                     record = {**(record or self.base_record()), **self.validate()}
-                if record is not None:
+                if record is not None and self.rank == 0:
                     self.metrics.append(record)
                     if self.reporter:
                         self.reporter.log(record)
@@ -155,7 +172,7 @@ class Trainer:
         record = self.base_record()
         record["loss"] = window.loss()
         record["grad_norm"] = window.grad_norm()
-        record["tokens_per_s"] = window.tokens / max(window.seconds(), 1e-9)
+        record["tokens_per_s"] = window.tokens / max(window.seconds(), 1e-9)  # steps processed
         if self.task.model_io().loss == "cross_entropy":
             record["bits_per_token"] = record["loss"] / math.log(2)
             record["perplexity"] = math.exp(min(record["loss"], 700.0))
@@ -182,6 +199,8 @@ class Trainer:
 
     # ------------------------------------------------------------------ checkpoints
     def save(self) -> None:
+        if self.rank != 0:
+            return
         tensors, meta = self.engine.optimizer_state()
         state_tensors = {f"optim.{k}": np.asarray(v) for k, v in tensors.items()}
         if self.carry is not None:
@@ -225,6 +244,13 @@ class Trainer:
                 if f"carry.{k}" in checkpoint.state_tensors
             ]
             self.carry = self.engine.import_state(parts)
+
+
+def _positions(batch) -> int:
+    """Time steps the model processed in a batch (real steps only, for padded batches)."""
+    if batch.lengths is not None:
+        return int(batch.lengths.sum())
+    return int(batch.inputs.shape[0] * batch.inputs.shape[1])
 
 
 class _Window:
