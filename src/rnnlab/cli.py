@@ -6,6 +6,7 @@ bar on a terminal and plain lines otherwise (``--quiet`` silences both).
 """
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -262,6 +263,7 @@ def _train_one(task_name, given, out, overwrite, quiet, show_summary=True):
     from rnnlab.train.run_dir import default_run_name
     from rnnlab.train.session import start_run
 
+    quiet = quiet or os.environ.get("RANK", "0") != "0"  # under torchrun, rank 0 speaks
     task_name = resolve_task_name(task_name, given.pop("level", None))
     task, spec, config = build_from_settings(task_name, given)
     out = out or str(Path("runs") / default_run_name(task.name))
@@ -357,7 +359,8 @@ def _train_several(task, cells, given, out, overwrite, quiet):
         results[cell] = trainer.task.evaluate(trainer.engine, "val", trainer.config.eval_batch_size)
     from rnnlab.report import print_comparison
 
-    print_comparison(results, title=f"{task}: validation")
+    if not quiet:
+        print_comparison(results, title=f"{task}: validation")
     from rnnlab.train.artifacts import plot_comparison
 
     plot_comparison(base, {cell: base / cell for cell in cells})
@@ -426,8 +429,12 @@ def generate(
         fail(f"--length must be positive, got {length}")
     if until_eos is None:
         until_eos = not isinstance(task, TextTask)
+    if not prime and not isinstance(task, TextTask):
+        prime = "a"  # every a^n b^n sequence starts with an a: the model writes the rest
     unseen = check_prime(task.vocab, prime)
-    if unseen and not strict:
+    if unseen and strict:
+        fail(f"the prime has tokens the model never saw in training: {' '.join(map(repr, unseen))}")
+    if unseen:
         shown = " ".join(repr(u) for u in unseen[:10])
         click.echo(f"rnnlab: warning: unseen prime tokens read as <unk>: {shown}", err=True)
     stream = generate_tokens(
@@ -471,3 +478,19 @@ def demo(seconds, out, engine):
                                        length=160, temperature=0.7, seed=k))  # fmt: skip
         click.echo(f"--- {prime!r}\n{prime}{text}\n")
     click.echo(f"next: rnnlab generate {trainer.run_dir} --prime 'The ' --length 400")
+
+
+# --------------------------------------------------------------------------- registered
+def _register() -> None:
+    """Commands defined beside the code they drive."""
+    from rnnlab.diagnostics.command import diagnose_command
+
+    cli.add_command(diagnose_command)
+    try:
+        from rnnlab.bench import bench_command
+    except ImportError:  # the benchmark harness is optional
+        return
+    cli.add_command(bench_command)
+
+
+_register()

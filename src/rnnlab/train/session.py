@@ -5,6 +5,7 @@ so everything a run needs can be rebuilt from its directory alone — by ``--res
 ``rnnlab evaluate``, ``rnnlab generate`` and ``rnnlab diagnose`` alike, with either engine.
 """
 
+import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -62,18 +63,41 @@ def build_task_from(described: dict, vocab: Vocab | None = None) -> Task:
     return build_task(name, described["options"], described["seed"], **kw)
 
 
+def distributed_world(config: TrainConfig) -> tuple[int, int]:
+    """(rank, world size): > 1 processes when launched by torchrun with the torch engine."""
+    if config.engine != "torch" or int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return 0, 1
+    from rnnlab.torch.distributed import init_from_env
+
+    return init_from_env()
+
+
 def start_run(
     task: Task, spec: ModelSpec, config: TrainConfig, out, *, overwrite=False, reporter=None
 ):
-    """Create the run directory, write config and vocabulary, and train."""
-    run_dir = create_run_dir(out, overwrite=overwrite)
-    engine = build_engine(spec, config.engine, **config.engine_options())
-    write_config(
-        run_dir, {"model": spec.to_dict(), "train": config.to_dict(), "task": task.describe()}
-    )
-    if task.vocab is not None:
-        write_vocab(run_dir, task.vocab.to_dict())
-    trainer = Trainer(engine, task, config, run_dir, reporter=reporter)
+    """Create the run directory, write config and vocabulary, and train.
+
+    Under torchrun (torch engine) every rank trains on its shard of each global batch and
+    only rank 0 creates and writes the run directory.
+    """
+    # Data too short for one batch fails here, before a run directory is created.
+    task.num_batches("train", config.batch_size)
+    task.num_batches("val", config.eval_batch_size)
+    world = distributed_world(config)
+    options = config.engine_options()
+    if world[1] > 1:
+        options["distributed"] = True
+    run_dir = Path(out)
+    if world[0] == 0:
+        run_dir = create_run_dir(out, overwrite=overwrite)
+        entry = {"model": spec.to_dict(), "train": config.to_dict(), "task": task.describe()}
+        write_config(run_dir, entry)
+        if task.vocab is not None:
+            write_vocab(run_dir, task.vocab.to_dict())
+    else:
+        reporter = None  # one voice: rank 0 reports
+    engine = build_engine(spec, config.engine, **options)
+    trainer = Trainer(engine, task, config, run_dir, reporter=reporter, world=world)
     trainer.fit()
     return trainer
 
