@@ -354,3 +354,54 @@ def test_bad_states_and_lengths():
     gru = make_layer("gru", 3, 4)
     with pytest.raises(ValueError, match=r"h0 of shape \(1, 2, 4\), got \(2, 2, 4\)"):
         gru.forward(x, h)
+
+
+# --------------------------------------------------------------------------- one-hot ids input
+@pytest.mark.parametrize("cell", ALL_CELLS)
+@pytest.mark.parametrize("use_lengths", [False, True])
+def test_ids_equal_their_one_hot_rows(cell, use_lengths):
+    """Integer ids take the gather path; it must equal feeding the one-hot vectors."""
+    layer = make_layer(cell, 5, 3, num_layers=2, bidirectional=True, batch_first=True)
+    rng = np.random.default_rng(11)
+    ids = rng.integers(0, 5, size=(3, 4))  # (B, T)
+    lengths = np.array([4, 2, 3]) if use_lengths else None
+    state = random_state(layer, 3, rng)
+    one_hot = np.eye(5)[ids]  # (B, T, 5)
+    y_ids, s_ids, cache_ids = layer.forward(ids, state, lengths=lengths)
+    y_oh, s_oh, cache_oh = layer.forward(one_hot, state, lengths=lengths)
+    np.testing.assert_allclose(y_ids, y_oh, rtol=1e-13, atol=1e-14)
+    for a, b in zip(as_tuple(s_ids), as_tuple(s_oh), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-14)
+    dy = rng.normal(size=y_ids.shape)
+    dstate = from_tuple(layer, tuple(rng.normal(size=s.shape) for s in as_tuple(s_ids)))
+    dx_ids, d0_ids, g_ids = layer.backward(dy, dstate, cache_ids)
+    dx_oh, d0_oh, g_oh = layer.backward(dy, dstate, cache_oh)
+    assert dx_ids is None  # ids have no gradient
+    assert dx_oh.shape == one_hot.shape
+    for a, b in zip(as_tuple(d0_ids), as_tuple(d0_oh), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
+    for name in g_oh:
+        np.testing.assert_allclose(g_ids[name], g_oh[name], rtol=1e-12, atol=1e-13, err_msg=name)
+
+
+@pytest.mark.parametrize("cell", ALL_CELLS)
+def test_skipping_the_input_gradient_changes_nothing_else(cell):
+    layer = make_layer(cell, 4, 3, num_layers=2)
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(5, 2, 4))
+    state = random_state(layer, 2, rng)
+    y, _, cache = layer.forward(x, state)
+    dy = rng.normal(size=y.shape)
+    dx, d0, grads = layer.backward(dy, None, cache)
+    dx_none, d0_none, grads_none = layer.backward(dy, None, cache, input_grad=False)
+    assert dx is not None and dx_none is None
+    for a, b in zip(as_tuple(d0), as_tuple(d0_none), strict=True):
+        np.testing.assert_array_equal(a, b)
+    for name in grads:
+        np.testing.assert_array_equal(grads[name], grads_none[name], err_msg=name)
+
+
+def test_ids_out_of_range_are_rejected():
+    layer = make_layer("lstm", 5, 3)
+    with pytest.raises(ValueError, match=r"ids in \[0, 5\)"):
+        layer.forward(np.array([[0, 5]]))

@@ -27,8 +27,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnlab.numpy.activations import sigmoid, sigmoid_grad, tanh_grad
-from rnnlab.numpy.stack import RecurrentStack
+from rnnlab.numpy.activations import sigmoid_grad, tanh_grad
+from rnnlab.numpy.stack import BACKWARD_BLOCK_ELEMENTS, RecurrentStack
 
 
 class LSTMCache(NamedTuple):
@@ -40,7 +40,19 @@ class LSTMCache(NamedTuple):
 
 
 class LSTMCell:
-    """One direction of one LSTM layer over a whole sequence; state is ``(h, c)``."""
+    """One direction of one LSTM layer over a whole sequence; state is ``(h, c)``.
+
+    Speed (the loop runs T times, so every ufunc call in it counts, most of all for small
+    batches where each call costs more than its arithmetic):
+
+    * σ(z) = ½ tanh(z/2) + ½, so all four gates take **one** tanh over (B, 4H) when the i, f, o
+      columns of the pre-activation are halved first; halving is exact in floating point, so
+      it is folded into a scaled copy of W_hh and into xw once, before the loop;
+    * b_hh is added to xw for all steps at once;
+    * the backward pass precomputes, for blocks of steps at once, every factor that does not
+      depend on the incoming gradient (σ' and tanh' products), leaving six ufunc calls and one
+      GEMM per step; buffers are reused with ``out=``.
+    """
 
     gates = 4
     state_names = ("h", "c")
@@ -59,30 +71,38 @@ class LSTMCell:
         """
         T, B, G = xw.shape
         H = G // 4
+        dtype = xw.dtype
         h0, c0 = state0
-        h = np.empty((T + 1, B, H), dtype=xw.dtype)  # h[t+1] is h_t; h[0] is h0
-        c = np.empty((T + 1, B, H), dtype=xw.dtype)
-        gates = np.empty((T, B, G), dtype=xw.dtype)
-        tanh_c = np.empty((T, B, H), dtype=xw.dtype)
+        h = np.empty((T + 1, B, H), dtype=dtype)  # h[t+1] is h_t; h[0] is h0
+        c = np.empty((T + 1, B, H), dtype=dtype)
+        tanh_c = np.empty((T, B, H), dtype=dtype)
         h[0], c[0] = h0, c0
-        W_hh_T = W_hh.T  # (H, 4H)
+        # scale: ½ on the sigmoid gates (i, f, o), 1 on g; shift: ½ on the sigmoid gates.
+        scale = np.full(G, 0.5, dtype=dtype)
+        scale[2 * H : 3 * H] = 1.0
+        shift = np.where(scale == 0.5, 0.5, 0.0).astype(dtype)
+        W_scaled = W_hh.T * scale  # (H, 4H)
+        gates = np.add(xw, b_hh, dtype=dtype)  # (T, B, 4H), becomes the activated gates
+        gates *= scale
+        hw = np.empty((B, G), dtype=dtype)  # h_{t-1} W_hhᵀ, scaled
+        ig = np.empty((B, H), dtype=dtype)  # i ⊙ g
+        padding = None if mask is None else mask <= 0  # (T, B, 1) True where padded
         for t in range(T):
-            z = gates[t]  # (B, 4H), filled in place: pre-activation, then activation
-            np.dot(h[t], W_hh_T, out=z)
-            z += xw[t]
-            z += b_hh
-            sigmoid(z[:, : 2 * H], out=z[:, : 2 * H])  # i, f
-            np.tanh(z[:, 2 * H : 3 * H], out=z[:, 2 * H : 3 * H])  # g
-            sigmoid(z[:, 3 * H :], out=z[:, 3 * H :])  # o
+            z = gates[t]  # (B, 4H): scaled pre-activation, then activation, in place
+            np.dot(h[t], W_scaled, out=hw)
+            z += hw
+            np.tanh(z, out=z)
+            z *= scale  # ½ tanh(z/2) + ½ = σ(z) on i, f, o; tanh(z) on g
+            z += shift
             i, f, g, o = z[:, :H], z[:, H : 2 * H], z[:, 2 * H : 3 * H], z[:, 3 * H :]
-            c_new = f * c[t] + i * g  # (B, H)
-            np.tanh(c_new, out=tanh_c[t])
-            h_new = o * tanh_c[t]  # (B, H)
-            if mask is None:
-                c[t + 1], h[t + 1] = c_new, h_new
-            else:  # padding steps carry the previous state through unchanged
-                c[t + 1] = np.where(mask[t] > 0, c_new, c[t])
-                h[t + 1] = np.where(mask[t] > 0, h_new, h[t])
+            np.multiply(f, c[t], out=c[t + 1])
+            np.multiply(i, g, out=ig)
+            c[t + 1] += ig  # c_t = f ⊙ c_{t-1} + i ⊙ g
+            np.tanh(c[t + 1], out=tanh_c[t])
+            np.multiply(o, tanh_c[t], out=h[t + 1])  # h_t = o ⊙ tanh(c_t)
+            if padding is not None:  # padded steps carry the previous state through
+                np.copyto(c[t + 1], c[t], where=padding[t])
+                np.copyto(h[t + 1], h[t], where=padding[t])
         cache = LSTMCache(h_prev=h[:-1], c=c, gates=gates, tanh_c=tanh_c, mask=mask)
         return h[1:], (h[T], c[T]), cache
 
@@ -99,30 +119,56 @@ class LSTMCell:
             (the same array for the LSTM), and ``(dh0, dc0)``.
         """
         T, B, H = dhs.shape
-        dz = np.empty((T, B, 4 * H), dtype=dhs.dtype)
-        dh_next, dc_next = dstate_n
-        dh_next, dc_next = dh_next.copy(), dc_next.copy()
-        for t in reversed(range(T)):
-            g4 = cache.gates[t]
-            i, f, g, o = g4[:, :H], g4[:, H : 2 * H], g4[:, 2 * H : 3 * H], g4[:, 3 * H :]
-            dh = dhs[t] + dh_next  # (B, H)
-            dc = dc_next
-            if cache.mask is not None:  # padding: the gradient skips the step untouched
-                m = cache.mask[t]
-                dh_skip, dc_skip = dh * (1.0 - m), dc * (1.0 - m)
-                dh, dc = dh * m, dc * m
-            tc = cache.tanh_c[t]
-            dc = dc + dh * o * tanh_grad(tc)  # (B, H)
-            dzt = dz[t]
-            np.multiply(dc * g, sigmoid_grad(i), out=dzt[:, :H])  # di
-            np.multiply(dc * cache.c[t], sigmoid_grad(f), out=dzt[:, H : 2 * H])  # df
-            np.multiply(dc * i, tanh_grad(g), out=dzt[:, 2 * H : 3 * H])  # dg
-            np.multiply(dh * tc, sigmoid_grad(o), out=dzt[:, 3 * H :])  # do
-            dh_next = dzt @ W_hh  # (B, H)
-            dc_next = dc * f
-            if cache.mask is not None:
-                dh_next += dh_skip
-                dc_next += dc_skip
+        dtype = dhs.dtype
+        gates4 = cache.gates.reshape(T, B, 4, H)
+        i, f, g, o = (gates4[:, :, k] for k in range(4))  # each (T, B, H)
+        dz = np.empty((T, B, 4 * H), dtype=dtype)
+        dz4 = dz.reshape(T, B, 4, H)
+        dh_next = np.array(dstate_n[0], dtype=dtype)  # (B, H) buffers, updated in place
+        dc_next = np.array(dstate_n[1], dtype=dtype)
+        dh = np.empty((B, H), dtype=dtype)
+        tmp = np.empty((B, H), dtype=dtype)
+        real = padding = None
+        if cache.mask is not None:  # padded steps: no gate gradient, the state passes through
+            real, padding = cache.mask > 0, cache.mask <= 0  # (T, B, 1)
+        # The factors of the gate gradients that do not depend on the incoming gradient are
+        # computed for a block of steps at once (few calls), blocks small enough to stay in
+        # cache (one step per block for large B·H, the whole sequence for tiny ones):
+        #   dc  += dh ⊙ [o (1 - tanh²c)]                                      → by_dh_c
+        #   dẑ_i = dc ⊙ [g σ'(i)],  dẑ_f = dc ⊙ [c_{t-1} σ'(f)],  dẑ_g = dc ⊙ [i tanh'(g)]
+        #   dẑ_o = dh ⊙ [tanh(c) σ'(o)]                                        → by_dh_o
+        block = max(1, BACKWARD_BLOCK_ELEMENTS // (B * H))
+        for stop in range(T, 0, -block):
+            steps = slice(max(0, stop - block), stop)
+            tc, c_prev = cache.tanh_c[steps], cache.c[:-1][steps]
+            by_dh_c = o[steps] * tanh_grad(tc)  # (K, B, H)
+            by_dc = np.stack(
+                [
+                    g[steps] * sigmoid_grad(i[steps]),
+                    c_prev * sigmoid_grad(f[steps]),
+                    i[steps] * tanh_grad(g[steps]),
+                ],
+                axis=2,
+            )  # (K, B, 3, H)
+            by_dh_o = tc * sigmoid_grad(o[steps])  # (K, B, H)
+            if real is not None:
+                by_dh_c *= real[steps]
+                by_dc *= real[steps, :, :, None]
+                by_dh_o *= real[steps]
+            for k in reversed(range(stop - steps.start)):
+                t = steps.start + k
+                np.add(dhs[t], dh_next, out=dh)
+                dc = dc_next  # ∂L/∂c_t: from step t+1, plus through h_t below
+                np.multiply(dh, by_dh_c[k], out=tmp)
+                dc += tmp
+                np.multiply(dc[:, None, :], by_dc[k], out=dz4[t, :, :3])  # dẑ_i, dẑ_f, dẑ_g
+                np.multiply(dh, by_dh_o[k], out=dz4[t, :, 3])  # dẑ_o
+                np.dot(dz[t], W_hh, out=dh_next)  # ∂L/∂h_{t-1}
+                if padding is None:
+                    dc *= f[t]  # ∂L/∂c_{t-1}, in dc_next's buffer
+                else:
+                    np.copyto(dh_next, dh, where=padding[t])
+                    np.multiply(dc, f[t], out=dc, where=real[t])
         return dz, dz, (dh_next, dc_next)
 
 

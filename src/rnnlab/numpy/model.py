@@ -10,7 +10,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnlab.data.encode import one_hot
 from rnnlab.model import ModelSpec
 from rnnlab.numpy.dropout import Dropout, DropoutCache
 from rnnlab.numpy.embedding import Embedding, EmbeddingCache
@@ -84,7 +83,9 @@ class Model:
         spec = self.spec
         embedding_cache = None
         if spec.input_kind == "onehot":
-            x = one_hot(inputs, spec.input_size, dtype=self.dtype)  # (T, B, V)
+            x = np.asarray(inputs)  # (T, B) ids: the stack gathers rows of W_ih, no one-hot
+            if x.dtype.kind not in "iu":
+                raise TypeError(f"one-hot input expects integer ids, got dtype {x.dtype}")
         elif spec.input_kind == "embedding":
             x, embedding_cache = self.embedding.forward(inputs)  # (T, B, E)
         else:
@@ -98,7 +99,9 @@ class Model:
         """∂L/∂outputs (T, B, O) → gradients named like ``params``, and ∂L/∂initial state."""
         dh, head_grads = self.head.backward(d_out, cache.head)
         dh = self.dropout.backward(dh, cache.dropout)
-        dx, dstate0, rnn_grads = self.rnn.backward(dh, dstate_n, cache.rnn)
+        dx, dstate0, rnn_grads = self.rnn.backward(
+            dh, dstate_n, cache.rnn, input_grad=self.embedding is not None
+        )
         grads: dict[str, np.ndarray] = {}
         if self.embedding is not None:
             _, embedding_grads = self.embedding.backward(dx, cache.embedding)

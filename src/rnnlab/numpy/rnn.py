@@ -39,40 +39,50 @@ class RNNCell:
         self.nonlinearity = nonlinearity
 
     def forward(self, xw, state0, W_hh, b_hh, mask=None):
-        """xw (T, B, H) = x W_ihᵀ + b_ih; state0 ``(h0,)`` (B, H); W_hh (H, H); b_hh (H,)."""
+        """xw (T, B, H) = x W_ihᵀ + b_ih; state0 ``(h0,)`` (B, H); W_hh (H, H); b_hh (H,).
+
+        Three calls a step: the GEMM, the add, φ — b_hh is folded into xw for all steps first.
+        """
         T, B, H = xw.shape
         (h0,) = state0
         h = np.empty((T + 1, B, H), dtype=xw.dtype)
-        h_new = np.empty((T, B, H), dtype=xw.dtype)
+        h_new = np.add(xw, b_hh, dtype=xw.dtype)  # (T, B, H): pre-activation, then φ of it
         h[0] = h0
         W_hh_T = W_hh.T
+        hw = np.empty((B, H), dtype=xw.dtype)
+        padding = None if mask is None else mask <= 0  # (T, B, 1)
         for t in range(T):
             z = h_new[t]
-            np.dot(h[t], W_hh_T, out=z)  # (B, H)
-            z += xw[t]
-            z += b_hh
+            np.dot(h[t], W_hh_T, out=hw)  # (B, H)
+            z += hw
             if self.nonlinearity == "tanh":
                 np.tanh(z, out=z)
             else:
                 np.maximum(z, 0.0, out=z)
-            h[t + 1] = z if mask is None else np.where(mask[t] > 0, z, h[t])
+            h[t + 1] = z
+            if padding is not None:  # padded steps carry the previous state through
+                np.copyto(h[t + 1], h[t], where=padding[t])
         return h[1:], (h[T],), RNNCache(h_prev=h[:-1], h_new=h_new, mask=mask)
 
     def backward(self, dhs, dstate_n, cache: RNNCache, W_hh):
-        """dhs (T, B, H) from above, ``(dh_T,)``; returns dxw = dhw (T, B, H) and ``(dh0,)``."""
+        """dhs (T, B, H) from above, ``(dh_T,)``; returns dxw = dhw (T, B, H) and ``(dh0,)``.
+
+        φ'(h_t) does not depend on the incoming gradient: computed for all steps at once.
+        """
         T, B, H = dhs.shape
-        dz = np.empty((T, B, H), dtype=dhs.dtype)
         grad = tanh_grad if self.nonlinearity == "tanh" else relu_grad
-        (dh_next,) = dstate_n
+        slope = grad(cache.h_new)  # (T, B, H) φ'
+        if cache.mask is not None:
+            slope *= cache.mask  # padded steps: no gradient into the step, all of it skips
+        dz = np.empty((T, B, H), dtype=dhs.dtype)
+        dh_next = np.array(dstate_n[0], dtype=dhs.dtype)  # (B, H) buffer, updated in place
+        dh = np.empty((B, H), dtype=dhs.dtype)
         for t in reversed(range(T)):
-            dh = dhs[t] + dh_next
+            np.add(dhs[t], dh_next, out=dh)
+            np.multiply(dh, slope[t], out=dz[t])
+            np.dot(dz[t], W_hh, out=dh_next)  # (B, H)
             if cache.mask is not None:
-                dh_skip = dh * (1.0 - cache.mask[t])
-                dh = dh * cache.mask[t]
-            np.multiply(dh, grad(cache.h_new[t]), out=dz[t])
-            dh_next = dz[t] @ W_hh  # (B, H)
-            if cache.mask is not None:
-                dh_next += dh_skip
+                np.copyto(dh_next, dh, where=cache.mask[t] <= 0)
         return dz, dz, (dh_next,)
 
 

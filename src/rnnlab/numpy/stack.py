@@ -19,6 +19,11 @@ import numpy as np
 from rnnlab.numpy.dropout import Dropout, DropoutCache
 from rnnlab.numpy.init import init_recurrent
 
+# Cells' backward passes precompute the gradient factors that do not depend on the incoming
+# gradient for blocks of about this many (step, row, unit) elements at once: few ufunc calls
+# for small batches, and blocks that stay in cache for large ones.
+BACKWARD_BLOCK_ELEMENTS = 8192
+
 
 class DirectionCache(NamedTuple):
     x: np.ndarray  # (T, B, I_l) the input as this direction read it (time-reversed if reverse)
@@ -200,7 +205,9 @@ class RecurrentStack:
         """Run the stack over a batch of sequences.
 
         Args:
-            x: (T, B, I), or (B, T, I) with ``batch_first``; the layer's dtype; finite.
+            x: (T, B, I), or (B, T, I) with ``batch_first``; the layer's dtype; finite. Or
+                integer ids (T, B) (or (B, T)) in [0, I), read as one-hot rows: the input
+                projection is then a row gather of W_ihᵀ instead of a GEMM with zeros.
             state: initial state, ``(h0, c0)`` for the LSTM, ``h0`` otherwise, each
                 (L·D, B, H); None means zeros.
             train: apply inter-layer dropout.
@@ -211,8 +218,8 @@ class RecurrentStack:
         """
         x = self._check_input(x)
         if self.batch_first:
-            x = x.transpose(1, 0, 2)  # (T, B, I)
-        T, B, _ = x.shape
+            x = x.swapaxes(0, 1)  # (T, B, I) or (T, B) ids
+        T, B = x.shape[:2]
         states0 = self._check_state(state, B)
         mask, reverse_index = self._lengths_to_masks(lengths, T, B)
         D = self.num_directions
@@ -228,9 +235,11 @@ class RecurrentStack:
                 )
                 xin = layer_input if direction == 0 else _reverse(layer_input, reverse_index)
                 xin = np.ascontiguousarray(xin)
-                xw = xin.reshape(T * B, -1) @ w_ih.T  # (T·B, G·H): one GEMM for all steps
+                if xin.ndim == 2:  # one-hot ids: x_t W_ihᵀ is row ids[t] of W_ihᵀ
+                    xw = w_ih.T[xin]  # (T, B, G·H)
+                else:  # one GEMM for all steps
+                    xw = (xin.reshape(T * B, -1) @ w_ih.T).reshape(T, B, -1)  # (T, B, G·H)
                 xw += b_ih
-                xw = xw.reshape(T, B, -1)  # (T, B, G·H)
                 index = layer * D + direction
                 state0 = tuple(s[index] for s in states0)
                 extras = self._cell_extras(layer, direction)
@@ -256,7 +265,7 @@ class RecurrentStack:
         return y, self._public_state(state_n), cache
 
     # ------------------------------------------------------------------ backward
-    def backward(self, dy, dstate_n, cache: StackCache):
+    def backward(self, dy, dstate_n, cache: StackCache, input_grad: bool = True):
         """Backpropagate through the stack.
 
         Args:
@@ -264,12 +273,14 @@ class RecurrentStack:
             dstate_n: ∂L/∂ of the final state shaped like ``state`` (for the LSTM a tuple
                 whose entries may be None), or None.
             cache: what :meth:`forward` returned for this batch.
+            input_grad: compute ``dx``; False saves layer 0's ``dxw W_ih`` GEMM when nothing
+                reads it (data inputs). Ids have no gradient: ``dx`` is then None anyway.
 
         Returns:
-            ``dx`` shaped like ``x``, ``dstate0`` shaped like ``state``, and ``grads``.
+            ``dx`` shaped like ``x`` (or None), ``dstate0`` shaped like ``state``, ``grads``.
         """
         first = cache.layers[0][0]
-        T, B, _ = first.x.shape
+        T, B = first.x.shape[:2]
         H, D = self.hidden_size, self.num_directions
         if dy is None:
             dy = np.zeros((T, B, D * H), self.dtype)
@@ -311,18 +322,21 @@ class RecurrentStack:
                     grads[f"{key}_l{layer}{sfx}"] = grad
                 G = dxw.shape[-1]
                 dxw2, dhw2 = dxw.reshape(T * B, G), dhw.reshape(T * B, G)
-                grads[names[0]] = dxw2.T @ dc.x.reshape(T * B, -1)  # (G·H, I_l)
+                x_rows = dc.x.reshape(T * B, -1) if dc.x.ndim == 3 else _one_hot(dc.x, w_ih)
+                grads[names[0]] = dxw2.T @ x_rows  # (G·H, I_l)
                 grads[names[1]] = dhw2.T @ dc.cell.h_prev.reshape(T * B, H)  # (G·H, H)
                 grads[names[2]] = dxw2.sum(axis=0)  # (G·H,)
                 grads[names[3]] = dhw2.sum(axis=0)
+                for k, ds in enumerate(dstate0):
+                    dstates0[k][index] = ds
+                if layer == 0 and (dc.x.ndim == 2 or not input_grad):
+                    continue  # nothing reads ∂L/∂x
                 dxin = dxw @ w_ih  # (T, B, I_l)
                 if direction == 1:
                     dxin = _reverse(dxin, cache.reverse_index)
                 d_input = dxin if d_input is None else d_input + dxin
-                for k, ds in enumerate(dstate0):
-                    dstates0[k][index] = ds
             d_out = d_input
-        dx = d_out.transpose(1, 0, 2) if cache.batch_first else d_out
+        dx = d_out.swapaxes(0, 1) if cache.batch_first and d_out is not None else d_out
         grads = {name: grads[name] for name in self.params}  # the params' order
         return dx, self._public_state(tuple(dstates0)), grads
 
@@ -336,6 +350,15 @@ class RecurrentStack:
         if not isinstance(x, np.ndarray):
             raise TypeError(f"{name} expected input as a numpy array, got {type(x).__name__}")
         layout = "(B, T, I)" if self.batch_first else "(T, B, I)"
+        if x.ndim == 2 and x.dtype.kind in "iu":  # one-hot ids
+            if x.size == 0:
+                raise ValueError(f"{name} expected a non-empty input, got ids of shape {x.shape}")
+            if x.min() < 0 or x.max() >= self.input_size:
+                raise ValueError(
+                    f"{name} expected ids in [0, {self.input_size}) (input_size), "
+                    f"got values from {x.min()} to {x.max()}"
+                )
+            return x
         if x.ndim != 3:
             raise ValueError(
                 f"{name} expected 3-D input {layout}, got shape {x.shape}; "
@@ -412,6 +435,16 @@ class RecurrentStack:
         # Reading sequence b backwards: step t takes time lengths[b]-1-t; padding stays put.
         reverse_index = np.where(t < lengths, lengths - 1 - t, t)  # (T, B)
         return mask, reverse_index
+
+
+def _one_hot(ids: np.ndarray, w_ih: np.ndarray) -> np.ndarray:
+    """(T, B) ids → (T·B, I) one-hot rows in w_ih's dtype, for dW_ih = dxwᵀ·one_hot.
+
+    A GEMM against the one-hot matrix is faster than scattering rows with ``np.add.at``.
+    """
+    rows = np.zeros((ids.size, w_ih.shape[1]), dtype=w_ih.dtype)
+    rows[np.arange(ids.size), ids.reshape(-1)] = 1.0
+    return rows
 
 
 def _reverse(a: np.ndarray, reverse_index: np.ndarray | None) -> np.ndarray:
