@@ -1,4 +1,5 @@
-"""Sampling: the distribution it draws from, determinism, the engine calls it makes, unknown
+"""Sampling: the distribution it draws from, determinism (the same ids as rng.choice drew),
+the engine calls it makes, the NumPy stepper writing what engine.forward writes, unknown
 prime tokens, <eos> stops, and text streamed whole at every vocabulary level."""
 
 import numpy as np
@@ -8,7 +9,7 @@ from hypothesis import strategies as st
 
 from rnnlab.data.vocab import Vocab
 from rnnlab.errors import InputError
-from rnnlab.generate import StreamDecoder, check_prime, generate, sample_next
+from rnnlab.generate import Sampler, StreamDecoder, check_prime, generate, sample_next
 from rnnlab.model import ModelSpec
 from rnnlab.numpy.engine import NumpyEngine
 
@@ -107,11 +108,15 @@ def test_all_ids_banned_is_an_error():
         sample_next(np.zeros(2), np.random.default_rng(0), banned=(0, 1))
 
 
-def test_non_finite_logits_are_reported_as_a_diverged_model():
-    with pytest.raises(InputError, match="diverged"):
-        sample_next(np.array([0.0, np.nan, 1.0]), np.random.default_rng(0))
-    # a banned id's logit does not matter
-    assert sample_next(np.array([np.nan, 0.0]), np.random.default_rng(0), banned=(0,)) == 1
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("argmax", [False, True])
+def test_non_finite_logits_are_reported_as_a_diverged_model(bad, argmax):
+    for dtype in (np.float32, np.float64):
+        with pytest.raises(InputError, match="diverged"):
+            sample_next(np.array([0.0, bad, 1.0], dtype), np.random.default_rng(0), argmax=argmax)
+        # a banned id's logit does not matter
+        logits = np.array([bad, 0.0, -1.0], dtype)
+        assert sample_next(logits, np.random.default_rng(0), argmax=argmax, banned=(0,)) == 1
 
 
 @pytest.mark.parametrize("temperature", [1.0, 0.5, 2.0])
@@ -164,6 +169,53 @@ def test_banned_ids_are_never_drawn_even_with_the_largest_logit():
     logits = np.array([50.0, 50.0, 0.0, 0.1, -0.2])
     draws = {sample_next(logits, rng, temperature=5.0, banned=(0, 1)) for _ in range(2000)}
     assert draws == {2, 3, 4}
+
+
+def sample_with_choice(logits, rng, temperature=1.0, top_k=None, argmax=False, banned=()):
+    """rnnlab's sampler before :class:`Sampler` existed (``rng.choice`` over the softmax)."""
+    logits = np.array(logits, dtype=np.float64)
+    allowed = np.ones(logits.shape, dtype=bool)
+    allowed[list(banned)] = False
+    logits[~allowed] = -np.inf
+    if argmax:
+        return int(np.argmax(logits))
+    if top_k is not None:
+        order = np.argsort(-logits, kind="stable")
+        logits[order[int(top_k) :]] = -np.inf
+    p = np.exp((logits - logits.max()) / temperature)
+    return int(rng.choice(len(p), p=p / p.sum()))
+
+
+@given(
+    st.lists(st.lists(st.floats(-30, 30), min_size=6, max_size=6), min_size=1, max_size=30),
+    st.sampled_from([1.0, 0.3, 2.5, 1e-3]),
+    st.sampled_from([None, 1, 2, 5, 6, 9]),
+    st.sampled_from([(), (0,), (0, 1), (3, 5)]),
+    st.booleans(),
+    st.integers(0, 2**32 - 1),
+)
+@FAST
+def test_a_reused_sampler_draws_the_ids_rng_choice_drew_for_the_same_seed(
+    rows, temperature, top_k, banned, argmax, seed
+):
+    sampler = Sampler(6, temperature, top_k, argmax, banned)  # its buffers live across draws
+    rng_new, rng_old = np.random.default_rng(seed), np.random.default_rng(seed)
+    for row in rows:
+        logits = np.array(row, dtype=np.float32)
+        expected = sample_with_choice(logits, rng_old, temperature, top_k, argmax, banned)
+        assert sampler(logits, rng_new) == expected
+
+
+@pytest.mark.parametrize("argmax, draws_per_token", [(False, 1), (True, 0)])
+def test_each_draw_consumes_exactly_one_uniform_and_argmax_none(argmax, draws_per_token):
+    sampler = Sampler(5, temperature=0.8, top_k=3, argmax=argmax, banned=(0,))
+    rng = np.random.default_rng(21)
+    logits = np.random.default_rng(0).normal(size=(40, 5))
+    for row in logits:
+        sampler(row, rng)
+    reference = np.random.default_rng(21)
+    reference.random(40 * draws_per_token)
+    assert rng.random() == reference.random()
 
 
 # --------------------------------------------------------------------------- engine calls
@@ -333,6 +385,13 @@ def test_word_stream_continues_the_prime_as_vocab_decode_would(ids, prime):
     assert streamed == continuation
 
 
+@given(st.lists(st.integers(0, len(CHARS) - 1), max_size=30))
+@FAST
+def test_char_stream_joins_to_vocab_decode(ids):
+    decoder = StreamDecoder(CHARS, "he")
+    assert "".join(decoder.decode(i) for i in ids) + decoder.flush() == CHARS.decode(ids)
+
+
 def test_token_level_pieces_are_space_separated_after_the_prime():
     script = script_of(ANBN, ["a", "b", "b"])
     assert written(ScriptedEngine(script, len(ANBN)), ANBN, prime="a", length=3, argmax=True) == (
@@ -382,3 +441,92 @@ def test_numpy_engine_same_seed_same_text_and_limits_equal_argmax():
     greedy = written(engine, CHARS, prime="wor", length=40, argmax=True)
     assert written(engine, CHARS, prime="wor", length=40, seed=1, top_k=1) == greedy
     assert written(engine, CHARS, prime="wor", length=40, seed=2, temperature=1e-6) == greedy
+
+
+# --------------------------------------------------------------------------- the fast path
+class ForwardOnly:
+    """An engine seen through ``forward`` alone: generate takes the general, per-token path."""
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def forward(self, inputs, state=None):
+        return self.engine.forward(inputs, state)
+
+
+def random_engine(cell, input_kind="onehot", num_layers=1, nonlinearity="tanh", seed=0):
+    """A float64 engine whose random weights make peaked, state-dependent distributions."""
+    spec = ModelSpec(
+        input_size=len(CHARS), output_size=len(CHARS), cell=cell, nonlinearity=nonlinearity,
+        hidden_size=16, num_layers=num_layers, input_kind=input_kind, dtype="float64",
+    )  # fmt: skip
+    engine = NumpyEngine(spec, seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    for p in engine.model.params.values():
+        p[...] = rng.normal(scale=0.8, size=p.shape)
+    return engine
+
+
+SAMPLING = [
+    {"temperature": 1.0},
+    {"temperature": 0.6, "top_k": 4},
+    {"temperature": 1.7},
+    {"argmax": True},
+]
+
+
+@pytest.mark.parametrize(
+    "options", SAMPLING, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items())
+)
+@pytest.mark.parametrize(
+    "cell, input_kind, num_layers, nonlinearity",
+    [
+        ("lstm", "onehot", 1, "tanh"),
+        ("lstm", "embedding", 2, "tanh"),
+        ("gru", "onehot", 2, "tanh"),
+        ("gru", "embedding", 1, "tanh"),
+        ("rnn", "onehot", 1, "relu"),
+        ("rnn", "embedding", 3, "tanh"),
+    ],
+)
+def test_the_stepper_writes_what_the_general_path_writes(
+    cell, input_kind, num_layers, nonlinearity, options
+):
+    engine = random_engine(cell, input_kind, num_layers, nonlinearity)
+    assert engine.stepper() is not None
+    kw = dict(prime="hello", length=300, seed=17, **options)
+    fast = list(generate(engine, CHARS, **kw))  # one piece per token at char level
+    assert fast == list(generate(ForwardOnly(engine), CHARS, **kw))
+    assert len(fast) == 300 and len(set(fast)) > (1 if options.get("argmax") else 4)
+
+
+def test_the_numpy_engine_reads_the_prime_in_one_forward_call_then_steps(monkeypatch):
+    engine = random_engine("lstm")
+    calls = []
+    forward = engine.forward
+    monkeypatch.setattr(engine, "forward", lambda *args: calls.append(args) or forward(*args))
+    assert len(list(generate(engine, CHARS, prime="hel", length=50, seed=0))) == 50
+    assert len(calls) == 1 and calls[0][0].shape == (3, 1)
+
+
+def test_a_model_without_a_stepper_falls_back_to_forward_per_token(monkeypatch):
+    spec = ModelSpec(input_size=len(CHARS), output_size=len(CHARS), cell="peephole_lstm",
+                     hidden_size=8, dtype="float64")  # fmt: skip
+    engine = NumpyEngine(spec, seed=0)
+    assert engine.stepper() is None
+    calls = []
+    forward = engine.forward
+    monkeypatch.setattr(engine, "forward", lambda *args: calls.append(args) or forward(*args))
+    text = written(engine, CHARS, prime="hel", length=20, seed=3)
+    assert len(calls) == 20  # the prime, then one call per token but the last
+    assert text == written(ForwardOnly(engine), CHARS, prime="hel", length=20, seed=3)
+
+
+@pytest.mark.parametrize("options", SAMPLING[:2] + SAMPLING[3:], ids=["t1", "topk", "argmax"])
+def test_both_engines_write_the_same_text_for_the_same_seed(options):
+    torch_engine = pytest.importorskip("rnnlab.torch.engine")
+    numpy_engine = random_engine("gru", "embedding", num_layers=2)
+    other = torch_engine.TorchEngine(numpy_engine.spec, seed=0)  # no stepper: forward per token
+    other.load_state_dict(numpy_engine.state_dict())
+    kw = dict(prime="world", length=200, seed=8, **options)
+    assert written(other, CHARS, **kw) == written(numpy_engine, CHARS, **kw)

@@ -1,4 +1,5 @@
-"""Sampling from a trained model, one token at a time (engine-neutral: only ``engine.forward``).
+"""Sampling from a trained model, one token at a time (engine-neutral: ``engine.forward``,
+and ``engine.stepper()`` where an engine has it).
 
 How a sample is written:
 
@@ -8,8 +9,10 @@ How a sample is written:
    so it is the natural "nothing written yet" input. (Token-level tasks such as a^n b^n pass
    their first token as the prime instead, e.g. ``prime="a"``.)
 2. Each next id is drawn from softmax(logits / temperature), among the ``top_k`` most likely
-   only when given, or taken greedily with ``argmax`` (:func:`sample_next`); it is fed back
-   with ``engine.forward([[id]], state)``.
+   only when given, or taken greedily with ``argmax`` (:class:`Sampler`); it is fed back
+   with ``engine.forward([[id]], state)``, or with the engine's stepper where it has one: the
+   NumPy engine's :class:`~rnnlab.numpy.inference.Stepper` runs one step without the general
+   machinery of ``forward`` (same logits up to rounding, several times faster).
 3. Its text is yielded as soon as it exists, so a caller can stream it (:class:`StreamDecoder`).
 
 ``<pad>`` is never generated; neither is ``<unk>``, unless the vocabulary holds nothing but
@@ -20,7 +23,8 @@ the three specials. ``<eos>`` is generated like any token, and shown as ``<eos>`
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator, Sequence
+import math
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from typing import Any
 
@@ -35,13 +39,13 @@ _NOUNS = {"char": "character", "word": "word", "byte": "byte", "token": "token"}
 
 def sample_next(
     logits: np.ndarray,
-    rng: np.random.Generator,
+    rng: np.random.Generator | None,
     temperature: float = 1.0,
     top_k: int | None = None,
     argmax: bool = False,
     banned: Sequence[int] = (),
 ) -> int:
-    """One token id drawn from ``logits`` (V,).
+    """One token id drawn from ``logits`` (V,): :class:`Sampler` for a single draw.
 
     p_i ∝ exp(z_i / temperature) over the allowed ids: not ``banned`` and, with ``top_k``,
     among the k largest logits (equal logits at the cut: the lower ids are kept, so the choice
@@ -52,30 +56,85 @@ def sample_next(
         InputError (a ValueError): temperature <= 0, top_k < 1, every id banned, or logits
             that are not finite (a diverged model).
     """
-    logits = np.array(logits, dtype=np.float64)  # (V,) a copy: banned ids are overwritten
+    logits = np.asarray(logits)
     if logits.ndim != 1:
         raise ValueError(f"sample_next expected logits of shape (V,), got {logits.shape}")
-    allowed = np.ones(logits.shape, dtype=bool)  # (V,)
-    allowed[list(banned)] = False
-    if not allowed.any():
-        raise ValueError(f"sample_next: all {len(logits)} ids are banned; nothing to sample")
-    if not np.isfinite(logits[allowed]).all():
-        raise InputError(
-            "the model's outputs are not finite (NaN or inf); its weights have diverged: "
-            "use an earlier checkpoint or retrain with a lower --lr"
-        )
-    logits[~allowed] = -np.inf
-    if argmax:
-        return int(np.argmax(logits))  # the first (lowest) id among equal maxima
-    _check_sampling(temperature, top_k)
-    if top_k is not None:
-        order = np.argsort(-logits, kind="stable")  # (V,) largest first, ties by lower id
-        logits[order[int(top_k) :]] = -np.inf
-    # Shift before dividing: (z - max) / T <= 0 cannot overflow however small T is, and the
-    # maximum keeps exp(0) = 1, so T -> 0 tends to argmax instead of producing NaN.
-    scaled = (logits - logits.max()) / temperature  # (V,)
-    p = np.exp(scaled)  # (V,) exp(-inf) = 0: banned and cut ids get no mass
-    return int(rng.choice(len(p), p=p / p.sum()))
+    sampler = Sampler(len(logits), temperature, top_k, argmax, banned)
+    return sampler(logits, rng)
+
+
+class Sampler:
+    """Draws ids from logits (V,) again and again with the same options (see :func:`sample_next`).
+
+    A draw is the inverse CDF of p: ``cdf = cumsum(p)``, normalized so that it ends at exactly
+    1, and the id is the first whose cdf exceeds one ``u = rng.random()`` (ids with p = 0 are
+    never drawn: their cdf equals their predecessor's). That is what
+    ``rng.choice(V, p=p)`` computes, step for step, so the same seed writes the same text as
+    before this class existed, and every engine and code path that hands it the same logits
+    draws the same ids: each draw consumes exactly one ``rng.random()`` (``argmax`` none).
+    ``rng.choice`` itself is not called: its argument checks and copies cost ten times the
+    draw. The banned ids and three (V,) buffers are prepared once, in ``__init__``.
+
+    Raises:
+        InputError (a ValueError): as :func:`sample_next`; the options are checked here,
+            the logits at each call.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        argmax: bool = False,
+        banned: Sequence[int] = (),
+    ):
+        self.allowed = np.ones(vocab_size, dtype=bool)  # (V,)
+        self.allowed[list(banned)] = False
+        if not self.allowed.any():
+            raise ValueError(f"sample_next: all {vocab_size} ids are banned; nothing to sample")
+        self.argmax, self.temperature, self.top_k = argmax, temperature, None
+        if not argmax:
+            _check_sampling(temperature, top_k)
+            if top_k is not None and top_k < vocab_size:  # k >= V cuts nothing
+                self.top_k = int(top_k)
+        # z holds the logits being drawn from: banned ids are -inf once and for all (each call
+        # writes the allowed ids only); p and the cdf are rewritten whole at every draw.
+        self.z = np.full(vocab_size, -np.inf)  # (V,) float64
+        self.p = np.empty(vocab_size)  # (V,)
+        self.cdf = np.empty(vocab_size)  # (V,)
+
+    def __call__(self, logits: np.ndarray, rng: np.random.Generator | None) -> int:
+        """One id drawn from ``logits`` (V,) of any float dtype, with ``rng``."""
+        allowed, z, p = self.allowed, self.z, self.p
+        if not _extremes_finite(logits) and not np.isfinite(logits[allowed]).all():
+            raise InputError(
+                "the model's outputs are not finite (NaN or inf); its weights have diverged: "
+                "use an earlier checkpoint or retrain with a lower --lr"
+            )
+        np.copyto(z, logits, where=allowed)  # (V,) float64, banned ids left at -inf
+        if self.argmax:
+            return int(np.argmax(z))  # the first (lowest) id among equal maxima
+        if self.top_k is not None:
+            order = np.argsort(-z, kind="stable")  # (V,) largest first, ties by lower id
+            z[order[self.top_k :]] = -np.inf  # allowed ids only: rewritten at the next call
+        # Shift before dividing: (z - max) / T <= 0 cannot overflow however small T is, and the
+        # maximum keeps exp(0) = 1, so T -> 0 tends to argmax instead of producing NaN.
+        np.subtract(z, z[z.argmax()], out=p)  # z[argmax] is z.max(), without a reduction
+        if self.temperature != 1.0:  # dividing by 1 changes no bit
+            np.divide(p, self.temperature, out=p)
+        np.exp(p, out=p)  # exp(-inf) = 0: banned and cut ids get no mass
+        # Normalized twice, as rng.choice(V, p=p / p.sum()) does it, so its ids come out.
+        np.divide(p, np.add.reduce(p), out=p)  # p (V,), sums to 1 up to rounding
+        cdf = np.add.accumulate(p, out=self.cdf)  # (V,) np.cumsum, without its dispatch
+        cdf /= cdf[-1]  # ends at exactly 1 > u
+        return int(cdf.searchsorted(rng.random(), side="right"))
+
+
+def _extremes_finite(logits: np.ndarray) -> bool:
+    """All of ``logits`` finite? Checked on its extremes, since argmin and argmax return the
+    first NaN if there is one: faster than ``np.isfinite(logits).all()``. Only when it fails
+    are the banned ids, whose logits do not matter (even NaN), left out of the check."""
+    return math.isfinite(logits[logits.argmin()]) and math.isfinite(logits[logits.argmax()])
 
 
 def _check_sampling(temperature: float, top_k: int | None) -> None:
@@ -113,13 +172,17 @@ def generate(
 
     Args:
         engine: anything with ``forward(ids (T, 1) int64, state) -> (logits (T, 1, V), state)``
-            (state ``None`` = zeros); see :mod:`rnnlab.engine`.
+            (state ``None`` = zeros); see :mod:`rnnlab.engine`. One that also has
+            ``stepper()`` writes each token after the prime with it (see :func:`_one_step`).
         vocab: the model's vocabulary (V tokens).
         prime: text read before writing; "" starts from ``<eos>`` (see the module docstring).
             The prime itself is not yielded.
         length: how many tokens to draw (>= 0).
         temperature, top_k, argmax: see :func:`sample_next`.
-        seed: seeds the sampler (``None``: a fresh one each call); same seed, same text.
+        seed: seeds the sampler (``None``: a fresh one each call); same seed, same text. The
+            draws depend only on the seed and the logits, so engines and code paths agree
+            wherever their logits do (in float32 they differ in the last bits, which can
+            very rarely move a draw across a boundary; see :class:`Sampler`).
         stop_at_eos: end when ``<eos>`` is drawn; the ``<eos>`` itself is not yielded.
         on_unknown: ``"unk"`` reads prime tokens missing from the vocabulary as ``<unk>`` (call
             :func:`check_prime` to warn about them); ``"error"`` raises :class:`InputError`.
@@ -148,12 +211,7 @@ def generate(
     has_words = len(vocab) > len(Vocab.SPECIALS)
     banned = (Vocab.PAD_ID, Vocab.UNK_ID) if has_words else (Vocab.PAD_ID,)
     pick = partial(
-        sample_next,
-        rng=np.random.default_rng(seed),
-        temperature=temperature,
-        top_k=top_k,
-        argmax=argmax,
-        banned=banned,
+        Sampler(len(vocab), temperature, top_k, argmax, banned), rng=np.random.default_rng(seed)
     )
     return _stream(engine, vocab, ids, length, pick, StreamDecoder(vocab, prime), stop_at_eos)
 
@@ -168,18 +226,45 @@ def _stream(engine, vocab, ids, length, pick, decoder, stop_at_eos) -> Iterator[
             f"the model writes {logits.shape[-1]} logits per step but the vocabulary has "
             f"{len(vocab)} tokens; load the vocab.json of the same run"
         )
+    step = _one_step(engine)
+    last = logits[-1, 0]  # (V,)
     for i in range(length):
-        token = pick(logits[-1, 0])
+        token = pick(last)
         if stop_at_eos and token == Vocab.EOS_ID:
             break
         text = decoder.decode(token)
         if text:
             yield text  # before the next step is computed: the caller can show it at once
         if i + 1 < length:
-            logits, state = engine.forward(np.array([[token]], dtype=np.int64), state)  # (1, 1, V)
+            last, state = step(token, state)
     tail = decoder.flush()
     if tail:
         yield tail
+
+
+def _one_step(engine) -> Callable[[int, Any], tuple[np.ndarray, Any]]:
+    """``(token, state) -> (logits (V,), state)``: the engine's fast stepper where it has one.
+
+    An engine may offer ``stepper()``, returning an object whose ``step(ids (B,), state)
+    -> (logits (B, V), state)`` takes and returns states in ``forward``'s format, or None
+    for a model it cannot run (:class:`rnnlab.numpy.inference.Stepper`); otherwise each token
+    is one ``engine.forward`` call of shape (1, 1). Both give the same logits up to rounding.
+    """
+    make_stepper = getattr(engine, "stepper", None)
+    stepper = make_stepper() if make_stepper is not None else None
+    if stepper is None:
+
+        def step(token: int, state):
+            logits, state = engine.forward(np.array([[token]], dtype=np.int64), state)
+            return logits[0, 0], state  # (V,) of (1, 1, V)
+
+    else:
+
+        def step(token: int, state):
+            logits, state = stepper.step(np.array([token], dtype=np.int64), state)
+            return logits[0], state  # (V,) of (1, V)
+
+    return step
 
 
 class StreamDecoder:
@@ -214,7 +299,9 @@ class StreamDecoder:
             if token < len(Vocab.SPECIALS):
                 return self.flush() + vocab.tokens[token]
             return self.utf8.decode(vocab.tokens[token].encode("latin-1"))  # 1 byte in
-        if vocab.level == "char" or self.previous is None:
+        if vocab.level == "char":
+            return vocab.tokens[token]  # vocab.decode([token]), without its checks
+        if self.previous is None:
             text = vocab.decode([token])
         else:
             text = vocab.decode([self.previous, token])[len(vocab.decode([self.previous])) :]

@@ -7,6 +7,7 @@ from rnnlab.batch import Batch
 from rnnlab.engine import EvalResult, StepResult
 from rnnlab.model import ModelSpec
 from rnnlab.numpy.clip import clip_grad_norm, global_norm
+from rnnlab.numpy.inference import Stepper, unsupported_reason
 from rnnlab.numpy.losses import mse, softmax_cross_entropy
 from rnnlab.numpy.model import Model
 from rnnlab.numpy.optim import build_optimizer
@@ -76,6 +77,17 @@ class NumpyEngine:
         """Inference: (T, B) ids or (T, B, I) features → (outputs (T, B, O), final state)."""
         out, state_n, _ = self.model.forward(inputs, state, train=False)
         return out, state_n
+
+    def stepper(self) -> Stepper | None:
+        """A :class:`~rnnlab.numpy.inference.Stepper`: one token at a time, for generation.
+
+        None where the model needs ``forward`` (bidirectional, peephole or LayerNorm LSTM;
+        see :func:`~rnnlab.numpy.inference.unsupported_reason`). It copies the weights: ask
+        for a new one after they change (:func:`rnnlab.generate.generate` does, per sample).
+        """
+        if unsupported_reason(self.spec) is not None:
+            return None
+        return Stepper(self.model)
 
     @staticmethod
     def detach(state):
