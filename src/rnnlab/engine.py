@@ -13,6 +13,10 @@ The trainer, checkpoints, generation and evaluation talk to it only through:
   ``export_state(state) -> [np.ndarray]`` / ``import_state(arrays)`` (a carried state in a
   checkpoint, [h] or [h, c]).
 
+Optionally ``stepper()`` returns an object whose ``step(inputs, state) -> (logits, state)``
+runs one time step fast (the NumPy engine's :class:`~rnnlab.numpy.inference.Stepper`), or
+None; generation uses it when present and falls back to ``forward`` otherwise.
+
 States are engine-native objects the trainer only passes back in. ``rnnlab.numpy`` needs
 NumPy alone; the torch engine is imported only when asked for.
 """
