@@ -483,13 +483,10 @@ def demo(seconds, out, engine):
 # --------------------------------------------------------------------------- registered
 def _register() -> None:
     """Commands defined beside the code they drive."""
+    from rnnlab.bench import bench_command
     from rnnlab.diagnostics.command import diagnose_command
 
     cli.add_command(diagnose_command)
-    try:
-        from rnnlab.bench import bench_command
-    except ImportError:  # the benchmark harness is optional
-        return
     cli.add_command(bench_command)
 
 
