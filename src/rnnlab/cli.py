@@ -340,7 +340,11 @@ def _finish(trainer, quiet):
     written = write_plots(trainer.run_dir, trainer.task, trainer.engine)
     if not quiet:
         p = trainer.progress
-        best = f"best val loss {p.best_val:.4f} at step {p.best_step}" if p.best_step else ""
+        best = (
+            f"best val loss {p.best_val:.4f} at step {p.best_step}"
+            if p.best_step
+            else "not evaluated yet: see --eval-every"
+        )
         click.echo(f"run directory: {trainer.run_dir}  ({best})")
         if written:
             click.echo("plots: " + ", ".join(str(w.name) for w in written))

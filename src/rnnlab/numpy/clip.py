@@ -33,7 +33,9 @@ def global_norm(grads: dict[str, np.ndarray]) -> float:
     with np.errstate(over="ignore"):
         for g in grads.values():
             g64 = np.asarray(g, dtype=np.float64).reshape(-1)  # (n,)
-            total += float(np.dot(g64, g64))
+            # An elementwise square and sum, not np.dot: BLAS may spread a dot product over
+            # threads, which costs more than the sum itself for these small vectors.
+            total += float(np.square(g64).sum())
     return math.sqrt(total)
 
 
