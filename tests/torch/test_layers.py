@@ -115,16 +115,17 @@ class MatmulShapes(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         name = getattr(func, "__name__", "")
-        if name in ("addmm", "mm", "matmul", "__matmul__", "linear", "bmm"):
-            a = args[1] if name == "addmm" else args[0]
+        if name in ("addmm", "addmm_", "mm", "matmul", "__matmul__", "linear", "bmm"):
+            a = args[1] if name.startswith("addmm") else args[0]
             self.rows.append(a.shape[0])
         return func(*args, **(kwargs or {}))
 
 
 @pytest.mark.parametrize("cell", CELLS)
-def test_fused_one_input_matmul_per_direction_and_one_recurrent_matmul_per_step(cell):
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "stepwise"])
+def test_one_input_matmul_per_direction_and_one_recurrent_matmul_per_step(cell, fused):
     L, D, T_, B_ = 2, 2, 5, 3
-    module = ScratchRecurrent(cell, 4, 6, num_layers=L, bidirectional=True)
+    module = ScratchRecurrent(cell, 4, 6, num_layers=L, bidirectional=True, fused=fused)
     x = torch.randn(T_, B_, 4)
     with MatmulShapes() as counter:
         module(x)

@@ -3,6 +3,8 @@
 * :mod:`~rnnlab.torch.cells` — LSTM, GRU and RNN steps from basic tensor ops;
 * :mod:`~rnnlab.torch.layers` — :class:`ScratchRecurrent`, stacked and bidirectional, with
   torch.nn's parameter names; :mod:`~rnnlab.torch.native` — the same on torch.nn (cuDNN);
+* :mod:`~rnnlab.torch.fused` and :mod:`~rnnlab.torch.fused_cells` — the layer's fast path:
+  a whole sequence per autograd node, BPTT written by hand;
 * :mod:`~rnnlab.torch.model` — :class:`TorchModel`, the NumPy model's twin;
 * :mod:`~rnnlab.torch.engine` — :class:`TorchEngine`, the NumPy engine's twin;
 * :mod:`~rnnlab.torch.distributed` — data-parallel training (DDP).

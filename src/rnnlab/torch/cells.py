@@ -2,7 +2,9 @@
 
 A step maps the input projection of one time step and the previous state to the new state;
 autograd derives the backward pass (the NumPy engine writes it by hand, and the tests prove
-the two equal). Gate order and parameter shapes are torch.nn's::
+the two equal). These steps are the definition: :mod:`rnnlab.torch.fused`, the layers' fast
+path, runs the same equations over a whole sequence with BPTT by hand, and is tested
+against them. Gate order and parameter shapes are torch.nn's::
 
     xw_t = x_t W_ihᵀ + b_ih      (B, G·H), computed for all T steps at once by the layer
     a_t  = h_{t-1} W_hhᵀ + b_hh  (B, G·H), the one matmul each step needs

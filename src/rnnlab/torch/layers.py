@@ -2,15 +2,19 @@
 
 :class:`ScratchRecurrent` has exactly torch.nn.LSTM/GRU/RNN's parameters (names, shapes,
 gate order), inputs and outputs, and the NumPy stack's semantics for padded batches; only
-the step functions of :mod:`rnnlab.torch.cells` know which cell runs. Per layer and
-direction it does:
+the cell knows which cell runs. Per layer and direction it does:
 
 * one (T·B, I_l)×(I_l, G·H) matmul for the input projection of every step at once;
-* per step one (B, H)×(H, G·H) matmul inside the cell's step, whose result is ``chunk``-ed
-  into the gates;
+* per step one (B, H)×(H, G·H) matmul, whose result is split into the gates;
 * with ``lengths``, padding steps keep the state (outputs there are zero) and the reverse
   direction starts at each sequence's own last step: torch's packed sequences, without
   packing.
+
+Two paths run a direction, with the same results (proven in the tests): the built-in cells
+run :mod:`rnnlab.torch.fused` by default — the whole sequence as one autograd node whose
+backward is BPTT written by hand, several times faster — and ``fused=False`` (and the
+extra cells) loop over the step functions of :mod:`rnnlab.torch.cells`, which autograd
+differentiates: the readable definition.
 
 Shared with :mod:`rnnlab.torch.native`: input, state and length checks, and the dropout
 between layers (inverted dropout that draws from an explicit ``torch.Generator``, so an
@@ -24,6 +28,7 @@ import torch
 from torch import nn
 
 from rnnlab.torch.cells import Cell, State, get_cell
+from rnnlab.torch.fused import FUSED, Padding, fused_recurrence, padding
 
 NONLINEARITIES = ("tanh", "relu")
 
@@ -158,6 +163,8 @@ class ScratchRecurrent(RecurrentChecks, nn.Module):
         batch_first: x and y are (B, T, ·); states stay (L·D, B, H), as in torch.
         dropout: on the outputs of every layer but the last, in training mode only.
         nonlinearity: "tanh" or "relu", for ``cell="rnn"``.
+        fused: run the built-in cells through :mod:`rnnlab.torch.fused` (hand-written BPTT);
+            False loops over the step functions and lets autograd differentiate them.
         device, dtype: where and how the parameters are created (torch's factory kwargs).
 
     Parameters: ``weight_ih_l{k}{sfx}`` (G·H, I_k), ``weight_hh_l{k}{sfx}`` (G·H, H),
@@ -180,6 +187,7 @@ class ScratchRecurrent(RecurrentChecks, nn.Module):
         dropout: float = 0.0,
         nonlinearity: str = "tanh",
         *,
+        fused: bool = True,
         device=None,
         dtype=None,
     ) -> None:
@@ -194,6 +202,7 @@ class ScratchRecurrent(RecurrentChecks, nn.Module):
         self.num_directions = 2 if bidirectional else 1
         self.batch_first = bool(batch_first)
         self.dropout = float(dropout)
+        self.fused = bool(fused)
         self.state_size = self.cell.state_size
         self.generator: torch.Generator | None = None
         factory = {"device": device, "dtype": dtype}
@@ -239,13 +248,13 @@ class ScratchRecurrent(RecurrentChecks, nn.Module):
             x = x.transpose(0, 1)  # (T, B, I)
         T, B, _ = x.shape
         states0 = self.validate_state(state, B, x)
-        mask = reverse_index = None
         if lengths is not None:
-            lengths = self.validate_lengths(lengths, T, B).to(x.device)
+            lengths = self.validate_lengths(lengths, T, B)
+        pad = padding(lengths, T, x.device)  # None when no sequence is padded
+        reverse_index = None
+        if pad is not None:
             t = torch.arange(T, device=x.device)[:, None]  # (T, 1)
-            real = t < lengths[None, :]  # (T, B) True on real steps
-            mask = real[:, :, None]  # (T, B, 1)
-            reverse_index = torch.where(real, lengths[None, :] - 1 - t, t)  # (T, B)
+            reverse_index = torch.where(pad.real[:, :, 0], pad.last[None, :] - t, t)  # (T, B)
         D = self.num_directions
         finals: list[State] = []  # index layer·D + direction, as h_n
         layer_input = x
@@ -254,12 +263,12 @@ class ScratchRecurrent(RecurrentChecks, nn.Module):
             for direction in range(D):
                 xin = layer_input if direction == 0 else reverse_time(layer_input, reverse_index)
                 state0 = tuple(s[layer * D + direction] for s in states0)  # each (B, H)
-                hs, state_n = self.run_direction(xin, state0, layer, direction, mask)
+                hs, state_n = self.run_direction(xin, state0, layer, direction, pad)
                 outputs.append(hs if direction == 0 else reverse_time(hs, reverse_index))
                 finals.append(state_n)
             out = outputs[0] if D == 1 else torch.cat(outputs, dim=-1)  # (T, B, D·H)
-            if mask is not None:
-                out = torch.where(mask, out, 0.0)  # zero on padding, as packed sequences
+            if pad is not None and not self.uses_fused:  # the fused outputs are 0 there already
+                out = torch.where(pad.real, out, 0.0)  # zero on padding, as packed sequences
             if layer < self.num_layers - 1:
                 out = dropout(out, self.dropout, self.training, self.generator)
             layer_input = out
@@ -267,9 +276,17 @@ class ScratchRecurrent(RecurrentChecks, nn.Module):
         state_n = tuple(torch.stack([f[k] for f in finals]) for k in range(self.state_size))
         return y, self.public_state(state_n)  # each state (L·D, B, H)
 
-    def run_direction(self, x, state0: State, layer: int, direction: int, mask):
+    @property
+    def uses_fused(self) -> bool:
+        """Whether forward runs :mod:`rnnlab.torch.fused` (``fused`` and a built-in cell)."""
+        return self.fused and self.cell.name in FUSED
+
+    def run_direction(self, x, state0: State, layer: int, direction: int, pad: Padding | None):
         """One direction of one layer: x (T, B, I_l) → hs (T, B, H), final state."""
-        w_ih, w_hh, b_ih, b_hh = (getattr(self, n) for n in self.param_names(layer, direction))
+        weights = tuple(getattr(self, n) for n in self.param_names(layer, direction))
+        if self.uses_fused:
+            return fused_recurrence(self.cell.name, x, state0, weights, pad)
+        w_ih, w_hh, b_ih, b_hh = weights
         extras = {k: getattr(self, self.extra_name(k, layer, direction)) for k in self.extra_keys}
         T, B, width = x.shape
         xw = torch.addmm(b_ih, x.reshape(T * B, width), w_ih.T)  # (T·B, G·H): one matmul
@@ -277,8 +294,8 @@ class ScratchRecurrent(RecurrentChecks, nn.Module):
         state, hs = state0, []
         for t in range(T):
             new = self.cell.step(xw[t], state, w_hh, b_hh, **extras)
-            if mask is not None:  # padding steps carry the state through unchanged
-                new = tuple(torch.where(mask[t], n, s) for n, s in zip(new, state, strict=True))
+            if pad is not None:  # padding steps carry the state through unchanged
+                new = tuple(torch.where(pad.real[t], n, s) for n, s in zip(new, state, strict=True))
             state = new
             hs.append(state[0])
         return torch.stack(hs), state  # (T, B, H)
