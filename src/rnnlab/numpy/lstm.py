@@ -45,9 +45,9 @@ class LSTMCell:
     Speed (the loop runs T times, so every ufunc call in it counts, most of all for small
     batches where each call costs more than its arithmetic):
 
-    * σ(z) = ½ tanh(z/2) + ½, so all four gates take **one** tanh over (B, 4H) when the i, f, o
-      columns of the pre-activation are halved first; halving is exact in floating point, so
-      it is folded into a scaled copy of W_hh and into xw once, before the loop;
+    * all four gates take **one** exp over (B, 4H): σ(z) = 1/(1 + e^-z) and
+      tanh(z) = 2σ(2z) - 1, with the pre-activation's scaling by -1 or -2 (exact in floating
+      point) folded into a scaled copy of W_hh and into xw once, before the loop;
     * b_hh is added to xw for all steps at once;
     * the backward pass precomputes, for blocks of steps at once, every factor that does not
       depend on the incoming gradient (σ' and tanh' products), leaving six ufunc calls and one
@@ -77,32 +77,37 @@ class LSTMCell:
         c = np.empty((T + 1, B, H), dtype=dtype)
         tanh_c = np.empty((T, B, H), dtype=dtype)
         h[0], c[0] = h0, c0
-        # scale: ½ on the sigmoid gates (i, f, o), 1 on g; shift: ½ on the sigmoid gates.
-        scale = np.full(G, 0.5, dtype=dtype)
-        scale[2 * H : 3 * H] = 1.0
-        shift = np.where(scale == 0.5, 0.5, 0.0).astype(dtype)
+        # σ(z) = 1 / (1 + e^-z) for i, f, o and tanh(z) = 2σ(2z) - 1 for g: one exp over all
+        # four gates (NumPy's exp is about twice as fast as its tanh). The pre-activation is
+        # multiplied by -1 (i, f, o) or -2 (g) — exact in floating point — once, in a scaled
+        # copy of W_hh and in xw + b_hh, so a step only adds the two and exponentiates.
+        scale = np.full(G, -1.0, dtype=dtype)
+        scale[2 * H : 3 * H] = -2.0
         W_scaled = W_hh.T * scale  # (H, 4H)
         gates = np.add(xw, b_hh, dtype=dtype)  # (T, B, 4H), becomes the activated gates
         gates *= scale
         hw = np.empty((B, G), dtype=dtype)  # h_{t-1} W_hhᵀ, scaled
         ig = np.empty((B, H), dtype=dtype)  # i ⊙ g
         padding = None if mask is None else mask <= 0  # (T, B, 1) True where padded
-        for t in range(T):
-            z = gates[t]  # (B, 4H): scaled pre-activation, then activation, in place
-            np.dot(h[t], W_scaled, out=hw)
-            z += hw
-            np.tanh(z, out=z)
-            z *= scale  # ½ tanh(z/2) + ½ = σ(z) on i, f, o; tanh(z) on g
-            z += shift
-            i, f, g, o = z[:, :H], z[:, H : 2 * H], z[:, 2 * H : 3 * H], z[:, 3 * H :]
-            np.multiply(f, c[t], out=c[t + 1])
-            np.multiply(i, g, out=ig)
-            c[t + 1] += ig  # c_t = f ⊙ c_{t-1} + i ⊙ g
-            np.tanh(c[t + 1], out=tanh_c[t])
-            np.multiply(o, tanh_c[t], out=h[t + 1])  # h_t = o ⊙ tanh(c_t)
-            if padding is not None:  # padded steps carry the previous state through
-                np.copyto(c[t + 1], c[t], where=padding[t])
-                np.copyto(h[t + 1], h[t], where=padding[t])
+        with np.errstate(over="ignore"):  # e^-z = inf gives σ = 0, as it should
+            for t in range(T):
+                z = gates[t]  # (B, 4H): scaled pre-activation, then activation, in place
+                np.dot(h[t], W_scaled, out=hw)
+                z += hw
+                np.exp(z, out=z)
+                z += 1.0
+                np.reciprocal(z, out=z)  # σ on i, f, o; σ(2z) on g
+                z[:, 2 * H : 3 * H] *= 2.0
+                z[:, 2 * H : 3 * H] -= 1.0  # tanh(z) = 2σ(2z) - 1 on g
+                i, f, g, o = z[:, :H], z[:, H : 2 * H], z[:, 2 * H : 3 * H], z[:, 3 * H :]
+                np.multiply(f, c[t], out=c[t + 1])
+                np.multiply(i, g, out=ig)
+                c[t + 1] += ig  # c_t = f ⊙ c_{t-1} + i ⊙ g
+                np.tanh(c[t + 1], out=tanh_c[t])
+                np.multiply(o, tanh_c[t], out=h[t + 1])  # h_t = o ⊙ tanh(c_t)
+                if padding is not None:  # padded steps carry the previous state through
+                    np.copyto(c[t + 1], c[t], where=padding[t])
+                    np.copyto(h[t + 1], h[t], where=padding[t])
         cache = LSTMCache(h_prev=h[:-1], c=c, gates=gates, tanh_c=tanh_c, mask=mask)
         return h[1:], (h[T], c[T]), cache
 
