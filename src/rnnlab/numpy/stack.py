@@ -25,6 +25,19 @@ from rnnlab.numpy.init import init_recurrent
 BACKWARD_BLOCK_ELEMENTS = 8192
 
 
+def check_sizes(name: str, input_size, hidden_size, num_layers, dropout_p) -> None:
+    """The size arguments every recurrent layer takes (both engines), or a ValueError."""
+    for arg, value in [
+        ("input_size", input_size),
+        ("hidden_size", hidden_size),
+        ("num_layers", num_layers),
+    ]:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} expected {arg} to be a positive integer, got {value!r}")
+    if not (isinstance(dropout_p, (int, float)) and 0.0 <= dropout_p < 1.0):
+        raise ValueError(f"{name} expected dropout in [0, 1), got {dropout_p!r}")
+
+
 class DirectionCache(NamedTuple):
     x: np.ndarray  # (T, B, I_l) the input as this direction read it (time-reversed if reverse)
     cell: Any  # the cell's own cache (has .h_prev (T, B, H))
@@ -84,15 +97,7 @@ class RecurrentStack:
         forget_bias: float | None = None,
     ):
         name = type(self).__name__
-        for arg, value in [
-            ("input_size", input_size),
-            ("hidden_size", hidden_size),
-            ("num_layers", num_layers),
-        ]:
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} expected {arg} to be a positive integer, got {value!r}")
-        if not (isinstance(dropout, (int, float)) and 0.0 <= dropout < 1.0):
-            raise ValueError(f"{name} expected dropout in [0, 1), got {dropout!r}")
+        check_sizes(name, input_size, hidden_size, num_layers, dropout)
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise TypeError(f"{name} expected dtype float32 or float64, got {self.dtype}")

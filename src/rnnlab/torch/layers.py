@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from rnnlab.numpy.stack import check_sizes
 from rnnlab.torch.cells import Cell, State, get_cell
 from rnnlab.torch.fused import FUSED, Padding, fused_recurrence, padding
 
@@ -52,18 +53,6 @@ def dropout(
     u = torch.rand(x.shape, generator=generator, dtype=x.dtype, device=x.device)
     keep = (u >= p).to(x.dtype)  # (...) 1 with probability 1 - p
     return x * keep * (1.0 / (1.0 - p))
-
-
-def check_sizes(name: str, input_size, hidden_size, num_layers, dropout_p) -> None:
-    for arg, value in [
-        ("input_size", input_size),
-        ("hidden_size", hidden_size),
-        ("num_layers", num_layers),
-    ]:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} expected {arg} to be a positive integer, got {value!r}")
-    if not (isinstance(dropout_p, (int, float)) and 0.0 <= dropout_p < 1.0):
-        raise ValueError(f"{name} expected dropout in [0, 1), got {dropout_p!r}")
 
 
 class RecurrentChecks:
