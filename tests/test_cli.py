@@ -139,6 +139,15 @@ def test_a_bad_data_file_is_one_line_and_creates_no_run(capsys, tmp_path, name, 
         (["train", "copy", "--delay", "-3"], r"--delay"),
         (["train", "anbn", "--level", "byte"], r"--level"),
         (["train", "anbn", "--steps", "ten"], r"'ten' is not a valid integer"),
+        (["train", "anbn", "--steps", "0"], r"--steps must be a positive integer"),
+        (["train", "chars", "--top-k", "0"], r"--top-k must be a positive integer"),
+        (["train", "anbn", "--device", "tpu"], r"--device must be cpu, cuda, cuda:N or auto"),
+        (["train", "anbn", "--optimizer", "sgd", "--momentum", "-1"], r"--momentum .*\[0, 1\)"),
+        (["train", "anbn", "--weight-decay", "-1"], r"--weight-decay must be >= 0"),
+        (["train", "anbn", "--min-lr", "-1"], r"--min-lr must be >= 0"),
+        (["train", "anbn", "--warmup-steps", "-1"], r"--warmup-steps must be a non-negative"),
+        (["train", "anbn", "--plateau-factor", "2"], r"--plateau-factor must be in \(0, 1\)"),
+        (["train", "anbn", "--dropout", "1.5"], r"dropout must be in \[0, 1\)"),
     ],
     ids=lambda v: "_".join(v) if isinstance(v, list) else None,
 )
@@ -146,6 +155,32 @@ def test_a_bad_flag_is_one_line_and_creates_no_run(capsys, tmp_path, argv, expec
     line = bad_input(capsys, [*argv, "--out", "run"])
     assert re.search(expected, line), line
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["gradcheck", "--cell", "transformer"], r"--cell 'transformer' is unknown; choose"),
+        (["gradcheck", "--seq-len", "0"], r"--seq-len.*0 is not in the range x>=1"),
+    ],
+    ids=lambda v: "_".join(v) if isinstance(v, list) else None,
+)
+def test_gradcheck_refuses_bad_settings(capsys, argv, expected):
+    assert re.search(expected, bad_input(capsys, argv))
+
+
+def test_a_bug_is_reported_as_one_not_as_bad_input(capsys, monkeypatch):
+    """Only InputError means "your input": an internal ValueError exits 1 with a traceback."""
+    import rnnlab.numpy.gradcheck
+
+    def broken(*args, **kwargs):
+        raise ValueError("operands could not be broadcast together")
+
+    monkeypatch.setattr(rnnlab.numpy.gradcheck, "run_gradchecks", broken)
+    assert main(["gradcheck", "--cell", "gru"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "operands could not be broadcast" in err
+    assert "internal error (a bug in rnnlab, not in your input)" in err
 
 
 def test_a_config_file_that_is_not_toml_is_named(capsys, tmp_path):
@@ -216,6 +251,12 @@ def test_generate_refuses_a_task_without_vocabulary(capsys, sine_run):
 def test_generate_refuses_bad_sampling_settings(capsys, anbn_run, args, expected):
     line = bad_input(capsys, ["generate", str(anbn_run), *args])
     assert re.search(expected, line), line
+
+
+def test_evaluate_refuses_a_batch_size_of_zero(capsys, anbn_run):
+    assert "0 is not in the range x>=1" in bad_input(
+        capsys, ["evaluate", str(anbn_run), "--batch-size", "0"]
+    )
 
 
 def test_evaluate_refuses_an_unknown_split(capsys, anbn_run):

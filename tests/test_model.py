@@ -2,6 +2,7 @@
 
 import pytest
 
+from rnnlab.errors import InputError
 from rnnlab.model import ModelSpec
 
 
@@ -33,12 +34,12 @@ def test_shapes_for_a_bidirectional_two_layer_lstm():
     ],
 )
 def test_invalid_specs_say_what_is_wrong(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         ModelSpec(input_size=5, output_size=5, **kwargs)
 
 
 def test_unknown_keys_are_rejected():
-    with pytest.raises(ValueError, match=r"unknown model setting\(s\) \['hiden_size'\]"):
+    with pytest.raises(InputError, match=r"unknown model setting\(s\) \['hiden_size'\]"):
         ModelSpec.from_dict({"input_size": 3, "output_size": 3, "hiden_size": 4})
 
 

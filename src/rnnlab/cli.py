@@ -8,6 +8,7 @@ bar on a terminal and plain lines otherwise (``--quiet`` silences both).
 import json
 import os
 import sys
+import traceback
 from pathlib import Path
 
 import click
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     except click.Abort:
         click.echo("rnnlab: aborted", err=True)
         return 130
-    except (InputError, ValueError, TypeError) as exc:
+    except InputError as exc:
         click.echo(f"rnnlab: error: {_one_line(exc)}", err=True)
         return EXIT_USAGE
     except OSError as exc:  # unreadable file, full disk, ...: the environment, not a bug
@@ -57,6 +58,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("rnnlab: interrupted", err=True)
         return 130
+    except Exception:  # not bad input but a bug in rnnlab: show where, ask for a report
+        traceback.print_exc()
+        click.echo(
+            "rnnlab: internal error (a bug in rnnlab, not in your input); "
+            "please report it with the traceback above",
+            err=True,
+        )
+        return EXIT_FAILURE
     return EXIT_OK
 
 
@@ -67,10 +76,18 @@ def _one_line(exc: BaseException) -> str:
 # --------------------------------------------------------------------------- gradcheck
 @cli.command()
 @click.option("--cell", "cells", multiple=True, help="Check only this cell (repeatable).")
-@click.option("--input-size", default=3, show_default=True, help="Input width I.")
-@click.option("--hidden", default=4, show_default=True, help="Hidden width H.")
-@click.option("--seq-len", default=5, show_default=True, help="Sequence length T.")
-@click.option("--batch-size", default=3, show_default=True, help="Batch size B.")
+@click.option(
+    "--input-size", default=3, type=click.IntRange(min=1), show_default=True, help="Input width I."
+)
+@click.option(
+    "--hidden", default=4, type=click.IntRange(min=1), show_default=True, help="Hidden width H."
+)
+@click.option(
+    "--seq-len", default=5, type=click.IntRange(min=1), show_default=True, help="Sequence length T."
+)
+@click.option(
+    "--batch-size", default=3, type=click.IntRange(min=1), show_default=True, help="Batch size B."
+)
 @click.option("--bound", default=1e-6, show_default=True, help="Largest relative error allowed.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--verbose", "-v", is_flag=True, help="One row per tensor instead of per layer.")
@@ -379,7 +396,7 @@ def _train_several(task, cells, given, out, overwrite, quiet):
 @click.option("--engine", type=click.Choice(["numpy", "torch"]), default=None)
 @click.option("--backend", type=click.Choice(["scratch", "native"]), default=None)
 @click.option("--device", default=None)
-@click.option("--batch-size", type=int, default=None)
+@click.option("--batch-size", type=click.IntRange(min=1), default=None)
 def evaluate(run, split, as_json, best, engine, backend, device, batch_size):
     """Evaluate a run: mean loss per target, bits per token, accuracy, the optimum if known."""
     from rnnlab.train.session import load_run

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from rnnlab.data.vocab import Vocab
-from rnnlab.errors import InputError
+from rnnlab.errors import CheckpointError, InputError
 
 ON_UNKNOWN = ("unk", "error")
 _NOUNS = {"char": "character", "word": "word", "byte": "byte", "token": "token"}
@@ -222,7 +222,7 @@ def _stream(engine, vocab, ids, length, pick, decoder, stop_at_eos) -> Iterator[
         return
     logits, state = engine.forward(ids.reshape(-1, 1), None)  # (T, 1, V): the whole prime
     if logits.shape[-1] != len(vocab):
-        raise ValueError(
+        raise CheckpointError(
             f"the model writes {logits.shape[-1]} logits per step but the vocabulary has "
             f"{len(vocab)} tokens; load the vocab.json of the same run"
         )

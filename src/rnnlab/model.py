@@ -12,6 +12,8 @@ one engine loads into the other.
 
 from dataclasses import MISSING, asdict, dataclass, fields
 
+from rnnlab.errors import InputError
+
 CELLS = ("lstm", "gru", "rnn", "peephole_lstm", "layernorm_lstm")
 GATES = {"lstm": 4, "gru": 3, "rnn": 1, "peephole_lstm": 4, "layernorm_lstm": 4}
 # Tensors a cell has beyond torch.nn's four per layer and direction: name -> size in units
@@ -74,7 +76,7 @@ class ModelSpec:
         for name in ("input_size", "output_size", "hidden_size", "num_layers"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"model {name} must be a positive integer, got {value!r}")
+                raise InputError(f"model {name} must be a positive integer, got {value!r}")
         for name, allowed in [
             ("cell", CELLS),
             ("input_kind", INPUT_KINDS),
@@ -84,24 +86,24 @@ class ModelSpec:
             ("nonlinearity", ("tanh", "relu")),
         ]:
             if getattr(self, name) not in allowed:
-                raise ValueError(
+                raise InputError(
                     f"model {name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}"
                 )
         if not (isinstance(self.dropout, (int, float)) and 0.0 <= self.dropout < 1.0):
-            raise ValueError(f"model dropout must be in [0, 1), got {self.dropout!r}")
+            raise InputError(f"model dropout must be in [0, 1), got {self.dropout!r}")
         if self.embedding_dim is not None and self.input_kind != "embedding":
-            raise ValueError("model embedding_dim is only meaningful with input_kind 'embedding'")
+            raise InputError("model embedding_dim is only meaningful with input_kind 'embedding'")
         if self.input_kind == "embedding" and self.embedding_dim is None:
             object.__setattr__(self, "embedding_dim", self.hidden_size)
         if self.tie_weights:
             width = self.hidden_size * self.directions
             if self.input_kind != "embedding" or self.embedding_dim != width:
-                raise ValueError(
+                raise InputError(
                     f"tie_weights needs input_kind 'embedding' with embedding_dim == "
                     f"hidden_size·directions ({width}), got {self.input_kind}, {self.embedding_dim}"
                 )
             if self.output_size != self.input_size:
-                raise ValueError(
+                raise InputError(
                     f"tie_weights needs output_size == input_size, "
                     f"got {self.output_size} and {self.input_size}"
                 )
@@ -158,7 +160,7 @@ class ModelSpec:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
-            raise ValueError(f"unknown model setting(s) {unknown}; known: {sorted(known)}")
+            raise InputError(f"unknown model setting(s) {unknown}; known: {sorted(known)}")
         return cls(**d)
 
     def __repr__(self) -> str:

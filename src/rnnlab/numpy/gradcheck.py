@@ -20,6 +20,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rnnlab.errors import InputError
+
 
 def numerical_gradient(f: Callable[[], float], array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     """Central differences of ``f()`` with respect to every element of ``array``.
@@ -147,7 +149,7 @@ def gradcheck_configs(cells=None) -> list[GradcheckConfig]:
     if cells:
         unknown = [c for c in cells if c not in labels and c != "rnn"]
         if unknown:
-            raise ValueError(f"unknown cell {unknown[0]!r}; choose from {', '.join(labels)}")
+            raise InputError(f"--cell {unknown[0]!r} is unknown; choose from {', '.join(labels)}")
         wanted = {labels[c] for c in cells if c in labels}
         if "rnn" in cells:
             wanted |= {("rnn", "tanh"), ("rnn", "relu")}

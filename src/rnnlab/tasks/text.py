@@ -31,6 +31,11 @@ class TextTask(Task):
         o = self.options
         if not isinstance(o["seq_len"], int) or o["seq_len"] < 1:
             raise InputError(f"--seq-len must be a positive integer, got {o['seq_len']!r}")
+        top_k = o["top_k"]
+        if top_k is not None and (
+            isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1
+        ):
+            raise InputError(f"--top-k must be a positive integer (or omitted), got {top_k!r}")
         if o["data"] is None:
             text = default_corpus()
             if self.level == "byte":

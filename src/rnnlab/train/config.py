@@ -72,6 +72,29 @@ class TrainConfig:
             raise InputError(f"--max-time must be positive seconds, got {self.max_time!r}")
         if self.engine not in ("numpy", "torch"):
             raise InputError(f"--engine must be numpy or torch, got {self.engine!r}")
+        if self.backend not in ("scratch", "native"):
+            raise InputError(f"--backend must be scratch or native, got {self.backend!r}")
+        if not _is_device(self.device):
+            raise InputError(f"--device must be cpu, cuda, cuda:N or auto, got {self.device!r}")
+        for name in ("weight_decay", "min_lr"):
+            if not getattr(self, name) >= 0:
+                flag = "--" + name.replace("_", "-")
+                raise InputError(f"{flag} must be >= 0, got {getattr(self, name)!r}")
+        if not 0 <= self.momentum < 1:
+            raise InputError(f"--momentum must be in [0, 1), got {self.momentum!r}")
+        if not 0 < self.plateau_factor < 1:
+            raise InputError(
+                f"--plateau-factor must be in (0, 1) (the LR is multiplied by it), "
+                f"got {self.plateau_factor!r}"
+            )
+        if (
+            isinstance(self.warmup_steps, bool)
+            or not isinstance(self.warmup_steps, int)
+            or (self.warmup_steps < 0)
+        ):
+            raise InputError(
+                f"--warmup-steps must be a non-negative integer, got {self.warmup_steps!r}"
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -100,3 +123,13 @@ class TrainConfig:
         if self.engine == "torch":
             options.update(backend=self.backend, device=self.device, compile=self.compile)
         return options
+
+
+def _is_device(device) -> bool:
+    """cpu, cuda, cuda:N or auto (whether CUDA is there is the torch engine's question)."""
+    if not isinstance(device, str):
+        return False
+    kind, _, index = device.partition(":")
+    if not index:
+        return device in ("cpu", "cuda", "auto")
+    return kind == "cuda" and index.isdigit()
