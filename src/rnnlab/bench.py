@@ -502,79 +502,6 @@ def run_bench(config: BenchConfig, progress: Callable[[str], None] = lambda what
     }  # fmt: skip
 
 
-# --------------------------------------------------------------------------- for people
-def wide_console():
-    """rnnlab's console, at least 132 columns wide when it writes to a log or a pipe."""
-    from rnnlab.report import console
-
-    out = console()
-    if not out.is_terminal:
-        out.width = max(out.width, 132)
-    return out
-
-
-def print_report(report: dict) -> None:
-    """The report as tables on the terminal (plain text when piped)."""
-    from rich import box
-    from rich.table import Table
-
-    out, settings, machine = wide_console(), report["settings"], report["machine"]
-    out.print(
-        f"rnnlab bench: float32, Adam, {settings['threads']} thread(s); median of at least "
-        f"{settings['repeats']} runs after {settings['warmup']} warm-up"
-    )
-    out.print(f"matmul peak: {machine['matmul_peak_gflops']:.1f} GFLOP/s ({machine['matmul']})")
-    if machine["torch"] is None:
-        out.print("PyTorch is not installed: only the numpy engine was measured")
-    table = Table(title="training step: forward + backward + Adam update", box=box.SIMPLE_HEAD)
-    for column in ("cell", "shape", "engine"):
-        table.add_column(column)
-    for column in ("ms/step", "tokens/s", "GFLOP/s", "of peak", "peak mem", "time ÷ torch.nn"):
-        table.add_column(column, justify="right")
-    group = None
-    for row in report["training"]:
-        if group is not None and group != (row["cell"], row["shape"]):
-            table.add_section()
-        group = (row["cell"], row["shape"])
-        table.add_row(
-            row["cell"], row["shape"], row["engine"], f"{row['ms_per_step']:,.1f}",
-            f"{row['tokens_per_s']:,.0f}", f"{row['gflops']:.2f}",
-            f"{100 * row['peak_fraction']:.1f}%",
-            _memory(row),
-            _ratio(row),
-        )  # fmt: skip
-    out.print(table)
-    shapes = [Shape(**s).label for s in settings["shapes"]]
-    out.print(f"shapes (B×T×I×H): {', '.join(shapes)}")
-    gen = report["generation"]
-    if gen["rows"]:
-        out.print(f"\ngeneration: {gen['model']}, {gen['threads']} thread")
-        table = Table(box=box.SIMPLE_HEAD)
-        table.add_column("engine")
-        for column in ("chars/s", "ms/char", "time ÷ torch.nn"):
-            table.add_column(column, justify="right")
-        for row in gen["rows"]:
-            table.add_row(
-                row["engine"],
-                f"{row['chars_per_s']:,.0f}",
-                f"{row['ms_per_char']:.3f}",
-                _ratio(row),
-            )
-        out.print(table)
-    out.print(f"GFLOP/s: {report['flops']}")
-    out.print(f"peak mem: {report['memory_method']}")
-
-
-def _memory(row: dict) -> str:
-    mib = row["memory_mib"]
-    return row["memory_note"].split(":")[0] if mib is None else f"{mib:,.1f} MiB"
-
-
-def _ratio(row: dict) -> str:
-    ratio = row["ratio_to_torch_nn"]
-    return row["ratio_note"] if ratio is None else f"{ratio:.2f}×"
-
-
 # --------------------------------------------------------------------------- the command
 @click.command("bench")
 @click.option("--shape", "shapes", multiple=True,
@@ -630,6 +557,8 @@ def bench_command(
     if as_json:
         click.echo(json.dumps(report, indent=1))
     else:
+        from rnnlab.bench_report import print_report
+
         print_report(report)
 
 
