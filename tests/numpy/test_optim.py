@@ -1,6 +1,7 @@
 """Optimizers: torch.optim's trajectories, known first steps, in-place updates, bitwise resume."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -123,6 +124,27 @@ def test_adam_first_step_is_lr_times_sign_after_bias_correction():
     p = {"w": np.zeros(3)}
     Adam(p, lr=0.1).step({"w": g})
     np.testing.assert_allclose(p["w"], -0.1 * g / (np.abs(g) + 1e-8), rtol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weight_decay", [0.0, 0.05])
+def test_adam_in_place_equals_the_textbook_expression_bitwise(dtype, weight_decay):
+    """The scratch-buffer arithmetic is the module docstring's formula, to the last bit."""
+    params, grads = make_params(dtype=dtype), make_grads(5, dtype=dtype)
+    b1, b2, lr, eps = 0.9, 0.999, 0.01, 1e-8
+    expected = {k: v.copy() for k, v in params.items()}
+    m = {k: np.zeros_like(v) for k, v in params.items()}
+    v = {k: np.zeros_like(x) for k, x in params.items()}
+    opt = Adam(params, lr=lr, betas=(b1, b2), eps=eps, weight_decay=weight_decay)
+    for t, step_grads in enumerate(grads, start=1):
+        opt.step(step_grads)
+        for k, theta in expected.items():
+            g = step_grads[k] + weight_decay * theta
+            m[k] = b1 * m[k] + (1.0 - b1) * g
+            v[k] = b2 * v[k] + (1.0 - b2) * (g * g)
+            denom = np.sqrt(v[k]) / math.sqrt(1.0 - b2**t) + eps
+            theta -= (lr / (1.0 - b1**t)) * (m[k] / denom)
+            np.testing.assert_array_equal(params[k], theta, err_msg=f"{k} step {t}")
 
 
 def test_adam_l2_and_adamw_decoupled_decay_differ_as_documented():

@@ -32,10 +32,10 @@ def global_norm(grads: dict[str, np.ndarray]) -> float:
     total = 0.0
     with np.errstate(over="ignore"):
         for g in grads.values():
-            g64 = np.asarray(g, dtype=np.float64).reshape(-1)  # (n,)
             # An elementwise square and sum, not np.dot: BLAS may spread a dot product over
-            # threads, which costs more than the sum itself for these small vectors.
-            total += float(np.square(g64).sum())
+            # threads, which costs more than the sum itself for these small vectors. The
+            # square converts to float64 as it goes (no float64 copy of g first).
+            total += float(np.square(g, dtype=np.float64).sum())
     return math.sqrt(total)
 
 

@@ -194,6 +194,7 @@ class Adam(Optimizer):
         self.betas = tuple(betas)
         self.eps = eps
         self.weight_decay = weight_decay
+        self._scratch: dict[str, np.ndarray] = {}  # per parameter, for in-place products
 
     def _update(self, name: str, param: np.ndarray, grad: np.ndarray) -> None:
         beta1, beta2 = self.betas
@@ -209,13 +210,23 @@ class Adam(Optimizer):
             self.buffers["exp_avg_sq"][name] = np.zeros_like(param)  # v₀ = 0
         m = self.buffers["exp_avg"][name]
         v = self.buffers["exp_avg_sq"][name]
+        # Every product goes through one scratch array: no temporaries, which at small sizes
+        # cost more than the arithmetic. The operations and their order are the textbook
+        # expression's, so the result is the same to the last bit.
+        s = self._scratch.get(name)
+        if s is None:
+            s = self._scratch[name] = np.empty_like(param)
         m *= beta1
-        m += (1.0 - beta1) * g  # m ← β₁m + (1 - β₁)g
+        m += np.multiply(g, 1.0 - beta1, out=s)  # m ← β₁m + (1 - β₁)g
         v *= beta2
-        v += (1.0 - beta2) * (g * g)  # v ← β₂v + (1 - β₂)g²
+        np.multiply(g, g, out=s)
+        v += np.multiply(s, 1.0 - beta2, out=s)  # v ← β₂v + (1 - β₂)g²
         step_size = self.lr / (1.0 - beta1**t)
-        denom = np.sqrt(v) / math.sqrt(1.0 - beta2**t) + self.eps  # √v̂ + ε
-        param -= step_size * (m / denom)
+        np.sqrt(v, out=s)
+        s /= math.sqrt(1.0 - beta2**t)
+        s += self.eps  # √v̂ + ε
+        np.divide(m, s, out=s)
+        param -= np.multiply(s, step_size, out=s)  # θ ← θ - step_size · m / (√v̂ + ε)
 
 
 class AdamW(Adam):
