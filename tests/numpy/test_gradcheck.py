@@ -29,3 +29,9 @@ def test_check_recurrent_reports_every_tensor():
     layer = make_layer("lstm", 2, 3, bidirectional=True)
     names = [r.name for r in check_recurrent(layer, batch_size=2, seq_len=3)]
     assert names == [*layer.params, "x", "h0", "c0"]
+
+
+def test_numerical_gradient_refuses_an_array_it_could_only_perturb_a_copy_of():
+    a = np.arange(6.0).reshape(2, 3).T  # a transposed view: reshape(-1) would copy it
+    with pytest.raises(ValueError, match="C-contiguous"):
+        numerical_gradient(lambda: float(np.sum(a**2)), a)

@@ -28,6 +28,8 @@ def numerical_gradient(f: Callable[[], float], array: np.ndarray, eps: float = 1
 
     ``array`` is perturbed in place and restored; ``f`` must read it on each call.
     """
+    if not array.flags.c_contiguous:  # a flat copy would be perturbed, not the array f reads
+        raise ValueError("numerical_gradient perturbs the array in place: pass a C-contiguous one")
     grad = np.zeros_like(array)
     flat, gflat = array.reshape(-1), grad.reshape(-1)
     for k in range(flat.size):
