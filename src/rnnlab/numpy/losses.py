@@ -79,17 +79,22 @@ def softmax_cross_entropy(
     if n == 0:
         return 0.0, np.zeros_like(logits)
 
-    y = np.where(mask, targets, 0)[..., None]  # (..., 1) safe index at masked positions
-    logp = log_softmax(logits)  # (..., V)
-    nll = -np.take_along_axis(logp, y, axis=-1)[..., 0]  # (...)
-    loss = float(nll[mask].sum() / n)
+    # One row per position: (M, V), M = the product of the leading dims.
+    rows = logits.reshape(-1, V)
+    y = np.where(mask, targets, 0).reshape(-1)  # (M,) safe index at masked positions
+    counted = mask.reshape(-1)  # (M,)
+    every = np.arange(y.size)  # (M,)
+    shifted = rows - rows.max(axis=1, keepdims=True)  # (M, V), max is 0
+    dlogits = np.exp(shifted)  # (M, V) e^shifted, then softmax, then the gradient
+    total = dlogits.sum(axis=1, keepdims=True)  # (M, 1)
+    nll = np.log(total[:, 0]) - shifted[every, y]  # (M,) -log softmax(logits)[y]
+    loss = float(nll[counted].sum() / n)
 
-    dlogits = np.exp(logp)  # (..., V) p = softmax(logits)
-    p_y = np.take_along_axis(dlogits, y, axis=-1)  # (..., 1)
-    np.put_along_axis(dlogits, y, p_y - 1, axis=-1)  # (..., V) p - onehot(y)
-    dlogits *= logits.dtype.type(1.0 / n)  # (..., V) mean over N positions
-    dlogits[~mask] = 0  # masked rows: assigned, not multiplied, so even NaN logits give 0
-    return loss, dlogits
+    dlogits /= total  # (M, V) p = softmax(logits)
+    dlogits[every, y] -= 1  # p - onehot(y)
+    dlogits *= logits.dtype.type(1.0 / n)  # mean over N positions
+    dlogits[~counted] = 0  # masked rows: assigned, not multiplied, so even NaN logits give 0
+    return loss, dlogits.reshape(logits.shape)
 
 
 def mse(
