@@ -110,3 +110,14 @@ def test_evaluation_sets_are_fixed_and_differ_from_each_other(split):
 def test_bad_copy_options_name_their_flag(options, flag):
     with pytest.raises(InputError, match=flag):
         CopyTask(options)
+
+
+@pytest.mark.slow
+def test_the_lstm_recalls_every_bit_after_fifty_blank_steps(tmp_path):
+    """The README's copy table at delay 50 with the task's defaults (3,000 steps)."""
+    from rnnlab.train.options import build_from_settings
+    from rnnlab.train.session import start_run
+
+    task, spec, config = build_from_settings("copy", {"cell": "lstm", "delay": 50})
+    trainer = start_run(task, spec, config, tmp_path / "lstm")
+    assert task.evaluate(trainer.engine, "test")["recall_accuracy"] >= 0.99
