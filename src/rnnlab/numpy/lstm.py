@@ -89,25 +89,30 @@ class LSTMCell:
         hw = np.empty((B, G), dtype=dtype)  # h_{t-1} W_hhᵀ, scaled
         ig = np.empty((B, H), dtype=dtype)  # i ⊙ g
         padding = None if mask is None else mask <= 0  # (T, B, 1) True where padded
+        # Per-step views, made in one pass by iterating the arrays (cheaper than slicing
+        # inside the loop, which at small sizes costs as much as the arithmetic).
+        i_all, f_all, g_all, o_all = (gates[:, :, k * H : (k + 1) * H] for k in range(4))
+        steps = zip(
+            gates, i_all, f_all, g_all, o_all, h[:-1], h[1:], c[:-1], c[1:], tanh_c, strict=True
+        )
         with np.errstate(over="ignore"):  # e^-z = inf gives σ = 0, as it should
-            for t in range(T):
-                z = gates[t]  # (B, 4H): scaled pre-activation, then activation, in place
-                np.dot(h[t], W_scaled, out=hw)
+            for t, (z, i, f, g, o, h_prev, h_t, c_prev, c_t, tanh_c_t) in enumerate(steps):
+                # z (B, 4H): the scaled pre-activation, then the activations, in place
+                np.dot(h_prev, W_scaled, out=hw)
                 z += hw
                 np.exp(z, out=z)
                 z += 1.0
                 np.reciprocal(z, out=z)  # σ on i, f, o; σ(2z) on g
-                z[:, 2 * H : 3 * H] *= 2.0
-                z[:, 2 * H : 3 * H] -= 1.0  # tanh(z) = 2σ(2z) - 1 on g
-                i, f, g, o = z[:, :H], z[:, H : 2 * H], z[:, 2 * H : 3 * H], z[:, 3 * H :]
-                np.multiply(f, c[t], out=c[t + 1])
+                g *= 2.0
+                g -= 1.0  # tanh(z) = 2σ(2z) - 1 on g
+                np.multiply(f, c_prev, out=c_t)
                 np.multiply(i, g, out=ig)
-                c[t + 1] += ig  # c_t = f ⊙ c_{t-1} + i ⊙ g
-                np.tanh(c[t + 1], out=tanh_c[t])
-                np.multiply(o, tanh_c[t], out=h[t + 1])  # h_t = o ⊙ tanh(c_t)
+                c_t += ig  # c_t = f ⊙ c_{t-1} + i ⊙ g
+                np.tanh(c_t, out=tanh_c_t)
+                np.multiply(o, tanh_c_t, out=h_t)  # h_t = o ⊙ tanh(c_t)
                 if padding is not None:  # padded steps carry the previous state through
-                    np.copyto(c[t + 1], c[t], where=padding[t])
-                    np.copyto(h[t + 1], h[t], where=padding[t])
+                    np.copyto(c_t, c_prev, where=padding[t])
+                    np.copyto(h_t, h_prev, where=padding[t])
         cache = LSTMCache(h_prev=h[:-1], c=c, gates=gates, tanh_c=tanh_c, mask=mask)
         return h[1:], (h[T], c[T]), cache
 
@@ -131,6 +136,7 @@ class LSTMCell:
         dz4 = dz.reshape(T, B, 4, H)
         dh_next = np.array(dstate_n[0], dtype=dtype)  # (B, H) buffers, updated in place
         dc_next = np.array(dstate_n[1], dtype=dtype)
+        dc, dc_col = dc_next, dc_next[:, None, :]  # ∂L/∂c_t, in place; (B, 1, H) view of it
         dh = np.empty((B, H), dtype=dtype)
         tmp = np.empty((B, H), dtype=dtype)
         real = padding = None
@@ -160,20 +166,24 @@ class LSTMCell:
                 by_dh_c *= real[steps]
                 by_dc *= real[steps, :, :, None]
                 by_dh_o *= real[steps]
-            for k in reversed(range(stop - steps.start)):
-                t = steps.start + k
-                np.add(dhs[t], dh_next, out=dh)
-                dc = dc_next  # ∂L/∂c_t: from step t+1, plus through h_t below
-                np.multiply(dh, by_dh_c[k], out=tmp)
-                dc += tmp
-                np.multiply(dc[:, None, :], by_dc[k], out=dz4[t, :, :3])  # dẑ_i, dẑ_f, dẑ_g
-                np.multiply(dh, by_dh_o[k], out=dz4[t, :, 3])  # dẑ_o
-                np.dot(dz[t], W_hh, out=dh_next)  # ∂L/∂h_{t-1}
+            block_steps = zip(
+                dhs[steps], by_dh_c, by_dc, by_dh_o, dz4[steps, :, :3], dz4[steps, :, 3],
+                dz[steps], f[steps], strict=True,
+            )  # fmt: skip
+            for k, per_step in reversed(list(enumerate(block_steps))):
+                dhs_t, by_dh_c_t, by_dc_t, by_dh_o_t, dz_ifg_t, dz_o_t, dz_t, f_t = per_step
+                np.add(dhs_t, dh_next, out=dh)
+                np.multiply(dh, by_dh_c_t, out=tmp)
+                dc += tmp  # ∂L/∂c_t: from step t+1, plus through h_t
+                np.multiply(dc_col, by_dc_t, out=dz_ifg_t)  # dẑ_i, dẑ_f, dẑ_g
+                np.multiply(dh, by_dh_o_t, out=dz_o_t)  # dẑ_o
+                np.dot(dz_t, W_hh, out=dh_next)  # ∂L/∂h_{t-1}
                 if padding is None:
-                    dc *= f[t]  # ∂L/∂c_{t-1}, in dc_next's buffer
+                    dc *= f_t  # ∂L/∂c_{t-1}, in place
                 else:
+                    t = steps.start + k
                     np.copyto(dh_next, dh, where=padding[t])
-                    np.multiply(dc, f[t], out=dc, where=real[t])
+                    np.multiply(dc, f_t, out=dc, where=real[t])
         return dz, dz, (dh_next, dc_next)
 
 
