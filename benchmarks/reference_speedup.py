@@ -22,8 +22,8 @@ from rnnlab.bench import (
     parse_shape,
     thread_limit,
     time_calls,
-    wide_console,
 )
+from rnnlab.bench_report import wide_console
 from rnnlab.engine import build_engine
 
 TARGET = {"A": 50.0}  # shape name -> the factor the engine should reach
