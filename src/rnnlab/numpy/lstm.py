@@ -135,8 +135,8 @@ class LSTMCell:
         dz = np.empty((T, B, 4 * H), dtype=dtype)
         dz4 = dz.reshape(T, B, 4, H)
         dh_next = np.array(dstate_n[0], dtype=dtype)  # (B, H) buffers, updated in place
-        dc_next = np.array(dstate_n[1], dtype=dtype)
-        dc, dc_col = dc_next, dc_next[:, None, :]  # ∂L/∂c_t, in place; (B, 1, H) view of it
+        dc = np.array(dstate_n[1], dtype=dtype)  # ∂L/∂c_t, updated in place step by step
+        dc_col = dc[:, None, :]  # (B, 1, H) view of it, to scale three gates in one product
         dh = np.empty((B, H), dtype=dtype)
         tmp = np.empty((B, H), dtype=dtype)
         real = padding = None
@@ -184,7 +184,7 @@ class LSTMCell:
                     t = steps.start + k
                     np.copyto(dh_next, dh, where=padding[t])
                     np.multiply(dc, f_t, out=dc, where=real[t])
-        return dz, dz, (dh_next, dc_next)
+        return dz, dz, (dh_next, dc)
 
 
 class LSTM(RecurrentStack):
