@@ -10,6 +10,7 @@ import json
 import math
 import subprocess
 import sys
+import time
 from itertools import product
 from pathlib import Path
 
@@ -19,8 +20,10 @@ from rnnlab.bench import (
     NAMED_SHAPES,
     Shape,
     measure_memory,
+    paired_ratio,
     parse_shape,
     time_calls,
+    time_rounds,
     training_flops,
 )
 from rnnlab.cli import main
@@ -81,6 +84,29 @@ def test_time_calls_warms_up_then_times_at_least_repeats_and_min_time():
     calls.clear()
     times = time_calls(lambda: calls.append(1), warmup=0, repeats=1, min_time=0.02)
     assert len(times) == len(calls) > 1  # kept going for 20 ms
+
+
+def test_time_rounds_interleaves_the_functions_rotating_their_order():
+    calls = []
+    fns = {name: (lambda name=name: calls.append(name)) for name in "abc"}
+    times = time_rounds(fns, warmup=2, repeats=3)
+    assert calls[:6] == list("aabbcc")  # warm-up: each function's calls before the next's
+    assert calls[6:] == list("abcbcacab")  # one call each per round, rotated
+    assert {name: len(t) for name, t in times.items()} == {"a": 3, "b": 3, "c": 3}
+    assert all(t >= 0 for ts in times.values() for t in ts)
+
+
+def test_time_rounds_keeps_going_for_min_time_per_function():
+    fns = {"a": lambda: time.sleep(0.001), "b": lambda: None}
+    times = time_rounds(fns, warmup=0, repeats=1, min_time=0.01)
+    assert len(times["a"]) == len(times["b"]) > 1
+    assert sum(times["a"]) + sum(times["b"]) >= 0.02 - 0.002  # 2 functions × 10 ms
+
+
+def test_paired_ratio_is_the_median_of_the_ratios_within_rounds():
+    # round ratios 3, 1, 5: their median is 3, where the ratio of the medians would be 3 / 2
+    assert paired_ratio([3.0, 2.0, 10.0], [1.0, 2.0, 2.0]) == 3.0
+    assert paired_ratio([2.0, 6.0], [1.0, 3.0]) == 2.0  # a load that triples cancels out
 
 
 # --------------------------------------------------------------------------- the command

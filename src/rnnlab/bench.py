@@ -10,14 +10,18 @@ Engines: ``numpy`` (rnnlab's NumPy engine), ``torch-scratch`` and ``torch-native
 engine's two backends), ``torch-scratch-compiled`` (scratch under ``torch.compile``; opt-in,
 as compiling takes minutes on a CPU) and ``torch.nn``: the reference a torch user would write
 (``nn.LSTM``/``GRU``/``RNN`` + ``nn.Linear`` + ``F.cross_entropy`` + ``torch.optim.Adam``,
-one-hot input through ``F.one_hot``). Every ratio is a time divided by torch.nn's time in the
-same run, so background load shared by both cancels out as far as it can (> 1: slower).
+one-hot input through ``F.one_hot``). Every ratio compares an engine with torch.nn under
+the same load (> 1: slower).
 
 How
     Every measurement runs in this process under the same thread limit: threadpoolctl's
     ``threadpool_limits`` for NumPy's BLAS (and OpenMP) and ``torch.set_num_threads``.
-    Each row runs ``warmup`` untimed calls, then at least ``repeats`` timed calls and until
-    ``min_time`` seconds have passed; it reports the median.
+    The engines of one cell and shape are timed together, in rounds: each gets ``warmup``
+    untimed calls, then every round calls each engine once (the order rotated per round),
+    for at least ``repeats`` rounds and until ``min_time`` seconds per engine have passed.
+    A row reports the median time; its ratio is the median over rounds of its time divided
+    by torch.nn's time in the same round, so that load from other processes, which comes
+    and goes over seconds, falls on both sides of each ratio.
 
 FLOPs (the GFLOP/s column) count the matrix products only, 2 FLOPs per multiply-add::
 
@@ -244,6 +248,44 @@ def time_calls(fn: Callable[[], object], warmup: int, repeats: int, min_time: fl
     return times
 
 
+def time_rounds(
+    fns: dict[str, Callable[[], object]], warmup: int, repeats: int, min_time: float = 0.0
+) -> dict[str, list[float]]:
+    """Seconds of every timed call of each of ``fns``, timed in interleaved rounds.
+
+    Each function first gets ``warmup`` untimed calls. Then every round calls each function
+    once, the order rotated by one place per round, until there are at least ``repeats``
+    rounds and ``min_time`` seconds per function have passed (at most 1000 rounds).
+
+    Why rounds: on a shared machine, load from other processes comes and goes over seconds.
+    Timed one after the other, two engines see different loads and the ratio of their
+    medians drifts with it; timed in the same rounds they see the same load, and the ratio
+    of their times within a round (see :func:`paired_ratio`) cancels most of it.
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    names = list(fns)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    budget = min_time * len(names)
+    start = time.perf_counter()
+    rounds = 0
+    while rounds < repeats or (time.perf_counter() - start < budget and rounds < 1000):
+        turn = rounds % len(names)
+        for name in names[turn:] + names[:turn]:
+            t0 = time.perf_counter()
+            fns[name]()
+            times[name].append(time.perf_counter() - t0)
+        rounds += 1
+    return times
+
+
+def paired_ratio(times: list[float], reference: list[float]) -> float:
+    """The median over rounds of ``times[r] / reference[r]``: one engine against another,
+    each round's pair measured under the same load (see :func:`time_rounds`)."""
+    return statistics.median(t / r for t, r in zip(times, reference, strict=True))
+
+
 def matmul_peak(n: int = GEMM_SIZE, repeats: int = 5) -> float:
     """GFLOP/s of a square float32 NumPy GEMM (2·n³ FLOPs), median of ``repeats``."""
     rng = np.random.default_rng(0)
@@ -365,21 +407,23 @@ def torch_available() -> bool:
 
 
 def bench_training(config: BenchConfig, cell: str, shape: Shape, peak: float, progress):
-    """One :class:`TrainingRow` per engine, all on the same batch."""
+    """One :class:`TrainingRow` per engine, all on the same batch, timed in rounds."""
     batch, spec, flops = make_batch(shape), shape.spec(cell), training_flops(cell, shape)
+    progress(f"{cell} {shape.label}: {', '.join(config.engines)}")
+    steps = {engine: make_step(engine, spec, batch) for engine in config.engines}
+    times = time_rounds(steps, config.warmup, config.repeats, config.min_time)
     rows = []
     for engine in config.engines:
-        progress(f"{cell} {shape.label}: {engine}")
-        step = make_step(engine, spec, batch)
-        times = time_calls(step, config.warmup, config.repeats, config.min_time)
-        median = statistics.median(times)
+        median = statistics.median(times[engine])
         rows.append(TrainingRow(
             cell=cell, shape=shape.name, batch=shape.batch, seq_len=shape.seq_len,
             input_size=shape.input_size, hidden=shape.hidden, input_kind=spec.input_kind,
-            engine=engine, ms_per_step=1e3 * median, ms_min=1e3 * min(times), runs=len(times),
-            tokens_per_s=shape.batch * shape.seq_len / median, gflop_per_step=flops / 1e9,
-            gflops=flops / median / 1e9, peak_fraction=flops / median / 1e9 / peak,
+            engine=engine, ms_per_step=1e3 * median, ms_min=1e3 * min(times[engine]),
+            runs=len(times[engine]), tokens_per_s=shape.batch * shape.seq_len / median,
+            gflop_per_step=flops / 1e9, gflops=flops / median / 1e9,
+            peak_fraction=flops / median / 1e9 / peak,
         ))  # fmt: skip
+    set_ratios(rows, times)
     return rows
 
 
@@ -410,37 +454,39 @@ def bench_generation(config: BenchConfig, progress) -> list[GenerationRow]:
     vocab = Vocab([*Vocab.SPECIALS, *string.ascii_letters, *string.digits], "char")  # 65
     spec = ModelSpec(input_size=len(vocab), output_size=len(vocab), hidden_size=GEN_HIDDEN,
                      input_kind="onehot", dtype="float32")  # fmt: skip
-    rows = []
+    writers = {}
+    for engine in config.engines:
+        model = TorchNNSampler(spec) if engine == REFERENCE else build_rnnlab_engine(engine, spec)
+
+        def write(model=model):
+            for _ in generate(model, vocab, length=config.gen_length, seed=0):
+                pass
+
+        writers[engine] = write
+    progress(f"generation: {', '.join(config.engines)}")
     with thread_limit(1):
-        for engine in config.engines:
-            progress(f"generation: {engine}")
-            model = (
-                TorchNNSampler(spec) if engine == REFERENCE else build_rnnlab_engine(engine, spec)
-            )
-
-            def write(model=model):
-                for _ in generate(model, vocab, length=config.gen_length, seed=0):
-                    pass
-
-            times = time_calls(write, config.warmup, config.repeats, config.min_time)
-            median = statistics.median(times)
-            rows.append(GenerationRow(
-                engine=engine, length=config.gen_length, runs=len(times),
-                chars_per_s=config.gen_length / median,
-                ms_per_char=1e3 * median / config.gen_length,
-            ))  # fmt: skip
+        times = time_rounds(writers, config.warmup, config.repeats, config.min_time)
+    rows = []
+    for engine in config.engines:
+        median = statistics.median(times[engine])
+        rows.append(GenerationRow(
+            engine=engine, length=config.gen_length, runs=len(times[engine]),
+            chars_per_s=config.gen_length / median, ms_per_char=1e3 * median / config.gen_length,
+        ))  # fmt: skip
+    set_ratios(rows, times)
     return rows
 
 
-def set_ratios(rows, seconds_of, group_of, missing: str) -> None:
-    """Each row's time over torch.nn's in the same group (cell and shape), or why not."""
-    reference = {group_of(r): seconds_of(r) for r in rows if r.engine == REFERENCE}
+def set_ratios(rows, times: dict[str, list[float]]) -> None:
+    """Each row's time over torch.nn's, paired round by round, or why there is none."""
+    if REFERENCE not in times:
+        missing = "torch.nn not in --engines" if torch_available() else "PyTorch is not installed"
+        for row in rows:
+            row.ratio_note = f"n/a: {missing}"
+        return
     for row in rows:
-        if group_of(row) in reference:
-            row.ratio_to_torch_nn = seconds_of(row) / reference[group_of(row)]
-            row.ratio_note = "time ÷ torch.nn's, same run"
-        else:
-            row.ratio_note = missing
+        row.ratio_to_torch_nn = paired_ratio(times[row.engine], times[REFERENCE])
+        row.ratio_note = "median over rounds of time ÷ torch.nn's time in the same round"
 
 
 def run_bench(config: BenchConfig, progress: Callable[[str], None] = lambda what: None) -> dict:
@@ -477,9 +523,6 @@ def run_bench(config: BenchConfig, progress: Callable[[str], None] = lambda what
             ))  # fmt: skip
         for row, (mib, note) in zip(training, measured, strict=True):
             row.memory_mib, row.memory_note = mib, note
-    missing = f"n/a: {REFERENCE} not in --engines" if installed else "n/a: PyTorch is not installed"
-    set_ratios(training, lambda r: r.ms_per_step, lambda r: (r.cell, r.shape), missing)
-    set_ratios(generation, lambda r: r.ms_per_char, lambda r: None, missing)
     return {
         "settings": {
             "dtype": "float32", "optimizer": "adam", "lr": LR, "threads": config.threads,
