@@ -16,12 +16,13 @@ the same load (> 1: slower).
 How
     Every measurement runs in this process under the same thread limit: threadpoolctl's
     ``threadpool_limits`` for NumPy's BLAS (and OpenMP) and ``torch.set_num_threads``.
-    The engines of one cell and shape are timed together, in rounds: each gets ``warmup``
-    untimed calls, then every round calls each engine once (the order rotated per round),
-    for at least ``repeats`` rounds and until ``min_time`` seconds per engine have passed.
-    A row reports the median time; its ratio is the median over rounds of its time divided
-    by torch.nn's time in the same round, so that load from other processes, which comes
-    and goes over seconds, falls on both sides of each ratio.
+    The engines of one cell and shape are timed together, in three rounds: each engine gets
+    ``warmup`` untimed calls, then in every round (the order rotated per round) a block of
+    untimed calls for ``min_time / 10`` seconds followed by timed calls, ``repeats`` and
+    ``min_time`` seconds in all (see :func:`time_rounds`). A row reports the median of its
+    timed calls; its ratio is the median over rounds of its block's median divided by
+    torch.nn's in the same round, so that load from other processes, which comes and goes
+    over seconds, falls on both sides of each ratio.
 
 FLOPs (the GFLOP/s column) count the matrix products only, 2 FLOPs per multiply-add::
 
@@ -77,6 +78,7 @@ REFERENCE = "torch.nn"
 CELLS = ("lstm", "gru", "rnn")
 LR = 1e-3
 GEMM_SIZE = 1024
+ROUNDS = 3  # timing rounds per row (see time_rounds)
 GEN_HIDDEN, GEN_VOCAB = 256, 65
 SHAPE_SYNTAX = "tiny, A, B or B,T,I,H[,onehot]"
 MEMORY_METHOD = (
@@ -249,41 +251,52 @@ def time_calls(fn: Callable[[], object], warmup: int, repeats: int, min_time: fl
 
 
 def time_rounds(
-    fns: dict[str, Callable[[], object]], warmup: int, repeats: int, min_time: float = 0.0
-) -> dict[str, list[float]]:
-    """Seconds of every timed call of each of ``fns``, timed in interleaved rounds.
+    fns: dict[str, Callable[[], object]],
+    warmup: int,
+    repeats: int,
+    min_time: float = 0.0,
+    rounds: int = ROUNDS,
+) -> dict[str, list[list[float]]]:
+    """Seconds of the timed calls of each of ``fns``, as one list per round.
 
-    Each function first gets ``warmup`` untimed calls. Then every round calls each function
-    once, the order rotated by one place per round, until there are at least ``repeats``
-    rounds and ``min_time`` seconds per function have passed (at most 1000 rounds).
+    Each function first gets ``warmup`` untimed calls. Then, ``min(rounds, repeats)`` times,
+    each function in turn (the order rotated by one place per round) runs a block: untimed
+    calls for ``min_time / 10`` seconds (at least one), then timed calls, at least
+    ``repeats / rounds`` of them and for ``min_time / rounds`` seconds.
 
-    Why rounds: on a shared machine, load from other processes comes and goes over seconds.
-    Timed one after the other, two engines see different loads and the ratio of their
-    medians drifts with it; timed in the same rounds they see the same load, and the ratio
-    of their times within a round (see :func:`paired_ratio`) cancels most of it.
+    Why rounds: on a shared machine, load from other processes comes and goes over seconds;
+    functions timed one after the other see different loads, and the ratio of their times
+    drifts with it. In rounds, each ratio can be taken within a round (see
+    :func:`paired_ratio`). Why blocks with untimed calls first, and not one call each in
+    turn: NumPy's BLAS and torch keep their own thread pools, whose threads spin for a
+    while after a call; calling the two in alternation makes each run beside the other's
+    spinning threads (on 2 cores that made torch.nn's tiny step 4× slower), which no user
+    of either one sees.
     """
     for fn in fns.values():
         for _ in range(warmup):
             fn()
     names = list(fns)
-    times: dict[str, list[float]] = {name: [] for name in names}
-    budget = min_time * len(names)
-    start = time.perf_counter()
-    rounds = 0
-    while rounds < repeats or (time.perf_counter() - start < budget and rounds < 1000):
-        turn = rounds % len(names)
+    rounds = max(1, min(rounds, repeats))
+    calls = -(-repeats // rounds)  # at least repeats calls over all rounds
+    seconds = min_time / rounds
+    times: dict[str, list[list[float]]] = {name: [] for name in names}
+    for r in range(rounds):
+        turn = r % len(names)
         for name in names[turn:] + names[:turn]:
-            t0 = time.perf_counter()
-            fns[name]()
-            times[name].append(time.perf_counter() - t0)
-        rounds += 1
+            time_calls(fns[name], warmup=0, repeats=1, min_time=min_time / 10)  # settle
+            times[name].append(time_calls(fns[name], 0, calls, seconds))
     return times
 
 
-def paired_ratio(times: list[float], reference: list[float]) -> float:
-    """The median over rounds of ``times[r] / reference[r]``: one engine against another,
-    each round's pair measured under the same load (see :func:`time_rounds`)."""
-    return statistics.median(t / r for t, r in zip(times, reference, strict=True))
+def paired_ratio(times: list[list[float]], reference: list[list[float]]) -> float:
+    """The median over rounds of (median time ÷ the reference's median time in that round):
+    one function against another, each pair measured under the same load (see
+    :func:`time_rounds`)."""
+    ratios = [
+        statistics.median(t) / statistics.median(r) for t, r in zip(times, reference, strict=True)
+    ]
+    return statistics.median(ratios)
 
 
 def matmul_peak(n: int = GEMM_SIZE, repeats: int = 5) -> float:
@@ -414,12 +427,13 @@ def bench_training(config: BenchConfig, cell: str, shape: Shape, peak: float, pr
     times = time_rounds(steps, config.warmup, config.repeats, config.min_time)
     rows = []
     for engine in config.engines:
-        median = statistics.median(times[engine])
+        every = [t for block in times[engine] for t in block]
+        median = statistics.median(every)
         rows.append(TrainingRow(
             cell=cell, shape=shape.name, batch=shape.batch, seq_len=shape.seq_len,
             input_size=shape.input_size, hidden=shape.hidden, input_kind=spec.input_kind,
-            engine=engine, ms_per_step=1e3 * median, ms_min=1e3 * min(times[engine]),
-            runs=len(times[engine]), tokens_per_s=shape.batch * shape.seq_len / median,
+            engine=engine, ms_per_step=1e3 * median, ms_min=1e3 * min(every),
+            runs=len(every), tokens_per_s=shape.batch * shape.seq_len / median,
             gflop_per_step=flops / 1e9, gflops=flops / median / 1e9,
             peak_fraction=flops / median / 1e9 / peak,
         ))  # fmt: skip
@@ -468,9 +482,10 @@ def bench_generation(config: BenchConfig, progress) -> list[GenerationRow]:
         times = time_rounds(writers, config.warmup, config.repeats, config.min_time)
     rows = []
     for engine in config.engines:
-        median = statistics.median(times[engine])
+        every = [t for block in times[engine] for t in block]
+        median = statistics.median(every)
         rows.append(GenerationRow(
-            engine=engine, length=config.gen_length, runs=len(times[engine]),
+            engine=engine, length=config.gen_length, runs=len(every),
             chars_per_s=config.gen_length / median, ms_per_char=1e3 * median / config.gen_length,
         ))  # fmt: skip
     set_ratios(rows, times)
@@ -486,7 +501,7 @@ def set_ratios(rows, times: dict[str, list[float]]) -> None:
         return
     for row in rows:
         row.ratio_to_torch_nn = paired_ratio(times[row.engine], times[REFERENCE])
-        row.ratio_note = "median over rounds of time ÷ torch.nn's time in the same round"
+        row.ratio_note = "median over rounds of time ÷ torch.nn's in the same round"
 
 
 def run_bench(config: BenchConfig, progress: Callable[[str], None] = lambda what: None) -> dict:
