@@ -289,6 +289,11 @@ def time_rounds(
     return times
 
 
+def every_call(blocks: list[list[float]]) -> list[float]:
+    """The times of all rounds' blocks (see :func:`time_rounds`) in one list."""
+    return [t for block in blocks for t in block]
+
+
 def paired_ratio(times: list[list[float]], reference: list[list[float]]) -> float:
     """The median over rounds of (median time ÷ the reference's median time in that round):
     one function against another, each pair measured under the same load (see
@@ -427,7 +432,7 @@ def bench_training(config: BenchConfig, cell: str, shape: Shape, peak: float, pr
     times = time_rounds(steps, config.warmup, config.repeats, config.min_time)
     rows = []
     for engine in config.engines:
-        every = [t for block in times[engine] for t in block]
+        every = every_call(times[engine])
         median = statistics.median(every)
         rows.append(TrainingRow(
             cell=cell, shape=shape.name, batch=shape.batch, seq_len=shape.seq_len,
@@ -482,7 +487,7 @@ def bench_generation(config: BenchConfig, progress) -> list[GenerationRow]:
         times = time_rounds(writers, config.warmup, config.repeats, config.min_time)
     rows = []
     for engine in config.engines:
-        every = [t for block in times[engine] for t in block]
+        every = every_call(times[engine])
         median = statistics.median(every)
         rows.append(GenerationRow(
             engine=engine, length=config.gen_length, runs=len(every),
@@ -492,7 +497,7 @@ def bench_generation(config: BenchConfig, progress) -> list[GenerationRow]:
     return rows
 
 
-def set_ratios(rows, times: dict[str, list[float]]) -> None:
+def set_ratios(rows, times: dict[str, list[list[float]]]) -> None:
     """Each row's time over torch.nn's, paired round by round, or why there is none."""
     if REFERENCE not in times:
         missing = "torch.nn not in --engines" if torch_available() else "PyTorch is not installed"
