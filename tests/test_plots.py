@@ -214,11 +214,11 @@ def test_plot_sine_fit_takes_aligned_or_explicit_predictions(tmp_path, drawn):
     t = np.linspace(0, 10, 200)
     clean = np.sin(t)
     noisy = clean + np.random.default_rng(0).normal(0, 0.1, t.shape)
-    a = plots.plot_sine_fit(tmp_path / "a.png", t, clean, noisy, clean[1:], split_at=8.0)
+    a = plots.plot_sine_fit(tmp_path / "a.png", t, clean, noisy, clean[1:], 8.0, 9.0)
     b = plots.plot_sine_fit(tmp_path / "b.png", t, clean, noisy, (t[5:], clean[5:]))
     png_size(a), png_size(b)
-    assert drawn["a.png"]["labels"][-1] == "validation starts"
-    assert "validation starts" not in drawn["b.png"]["labels"]
+    assert drawn["a.png"]["labels"][-2:] == ["validation starts", "test starts"]
+    assert not {"validation starts", "test starts"} & set(drawn["b.png"]["labels"])
     with pytest.raises(ValueError, match="one shape"):
         plots.plot_sine_fit(tmp_path / "c.png", t, clean[1:], noisy, clean)
     with pytest.raises(ValueError, match="201 predictions for 200 times"):

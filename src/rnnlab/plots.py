@@ -224,6 +224,7 @@ def plot_sine_fit(
     noisy,
     predicted,
     split_at: float | None = None,
+    test_at: float | None = None,
 ) -> Path:
     """The noisy samples, the clean sine and the model's one-step-ahead predictions.
 
@@ -233,6 +234,7 @@ def plot_sine_fit(
             predictions for the last M times of ``t`` (a model predicting x_{t+1} from x_<=t
             has none for the first times).
         split_at: the time where the validation part starts: a vertical dotted line.
+        test_at: the time where the test part starts: a vertical dash-dotted line.
     """
     t, clean, noisy = (np.asarray(a, dtype=float) for a in (t, clean, noisy))
     if t.ndim != 1 or clean.shape != t.shape or noisy.shape != t.shape:
@@ -253,6 +255,8 @@ def plot_sine_fit(
     ax.plot(t_pred, values, color="tab:red", linewidth=1.5, label="model, one step ahead")
     if split_at is not None:
         ax.axvline(split_at, color="black", linestyle=":", label="validation starts")
+    if test_at is not None:
+        ax.axvline(test_at, color="black", linestyle="-.", label="test starts")
     _finish(ax, "sine regression: one-step-ahead prediction", "t", "value")
     return _save(fig, path)
 

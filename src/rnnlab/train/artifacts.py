@@ -23,8 +23,11 @@ def write_plots(run_dir, task, engine) -> list[Path]:
         predicted = task.predictions(engine)
         t_pred = data.t[len(data.t) - len(predicted) :]
         path = run_dir / "sine_fit.png"
-        split = t_pred[task.splits["val"][0]] if len(task.splits["val"]) else None
-        plots.plot_sine_fit(path, data.t, data.clean, data.noisy, (t_pred, predicted), split)
+        val, test = (task.splits[k] for k in ("val", "test"))  # window indices
+        val_at = t_pred[val[0]] if len(val) else None
+        test_at = t_pred[test[0]] if len(test) else None
+        curve = (t_pred, predicted)
+        plots.plot_sine_fit(path, data.t, data.clean, data.noisy, curve, val_at, test_at)
         written.append(path)
     return written
 
