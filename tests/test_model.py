@@ -12,6 +12,17 @@ def test_round_trip_and_compact_repr():
     assert repr(spec) == "ModelSpec(input_size=65, output_size=65, cell='gru', hidden_size=100)"
 
 
+@pytest.mark.parametrize("cell", ["rnn", "gru"])
+def test_a_cell_without_a_forget_gate_has_no_forget_bias(cell):
+    # The copy task's LSTM default (3.0) reaches every cell of --cell rnn,lstm; only the LSTM
+    # has a gate to apply it to, and the others' specs must not claim it.
+    spec = ModelSpec(input_size=3, output_size=3, cell=cell, forget_bias=3.0)
+    assert spec.forget_bias is None and "forget_bias" not in repr(spec)
+    assert ModelSpec.from_dict(spec.to_dict()) == spec
+    lstm = ModelSpec(input_size=3, output_size=3, cell="lstm", forget_bias=3.0)
+    assert lstm.forget_bias == 3.0 and "forget_bias=3.0" in repr(lstm)
+
+
 def test_shapes_for_a_bidirectional_two_layer_lstm():
     spec = ModelSpec(input_size=10, output_size=3, hidden_size=4, num_layers=2, bidirectional=True)
     shapes = spec.parameter_shapes()

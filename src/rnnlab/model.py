@@ -52,7 +52,8 @@ class ModelSpec:
         tie_weights: the head reuses embedding.weight (needs E == H·directions, V == outputs).
         loss: "cross_entropy" (classification) or "mse" (regression).
         init: "xavier" (Xavier input weights, orthogonal recurrent) or "torch" (U(±1/√H)).
-        forget_bias: initial LSTM forget-gate bias (None leaves the scheme's value).
+        forget_bias: initial LSTM forget-gate bias (None leaves the scheme's value);
+            always None for cells without a forget gate (RNN, GRU).
         dtype: "float32" or "float64".
     """
 
@@ -95,6 +96,8 @@ class ModelSpec:
             raise InputError("model embedding_dim is only meaningful with input_kind 'embedding'")
         if self.input_kind == "embedding" and self.embedding_dim is None:
             object.__setattr__(self, "embedding_dim", self.hidden_size)
+        if self.gates != 4:  # no forget gate: a task's LSTM default must not show up here
+            object.__setattr__(self, "forget_bias", None)
         if self.tie_weights:
             width = self.hidden_size * self.directions
             if self.input_kind != "embedding" or self.embedding_dim != width:
@@ -164,14 +167,15 @@ class ModelSpec:
         return cls(**d)
 
     def __repr__(self) -> str:
-        return compact_repr(self)
+        return compact_repr(self, skip=() if self.gates == 4 else ("forget_bias",))
 
 
-def compact_repr(obj) -> str:
-    """``Name(field=value, ...)`` listing required fields and those that differ from defaults."""
+def compact_repr(obj, skip: tuple[str, ...] = ()) -> str:
+    """``Name(field=value, ...)`` listing required fields and those that differ from defaults,
+    except the fields named in ``skip``."""
     parts = [
         f"{f.name}={getattr(obj, f.name)!r}"
         for f in fields(obj)
-        if f.default is MISSING or getattr(obj, f.name) != f.default
+        if f.name not in skip and (f.default is MISSING or getattr(obj, f.name) != f.default)
     ]
     return f"{type(obj).__name__}({', '.join(parts)})"
