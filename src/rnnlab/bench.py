@@ -594,7 +594,9 @@ def bench_command(
     Shapes are B,T,I,H (batch, steps, input width, hidden) with ',onehot' for one-hot input of
     I classes: tiny = 1,25,65,100,onehot; A = 32,100,64,128; B = 64,100,128,256. Reports the
     median ms per step, tokens/s, achieved GFLOP/s beside the machine's matmul peak, peak
-    memory, and each time divided by torch.nn's.
+    memory, and each time divided by torch.nn's. The engines of a row are timed together, in
+    three rounds of blocks, and each ratio is taken within a round, so that load from other
+    jobs falls on both of its sides.
     """
     default_engines = DEFAULT_ENGINES if torch_available() else ("numpy",)
     config = BenchConfig(
