@@ -16,15 +16,10 @@ import statistics
 import click
 from reference_lstm import Adam, from_state_dict, train_step
 
-from rnnlab.bench import (
-    NAMED_SHAPES,
-    make_batch,
-    parse_shape,
-    thread_limit,
-    time_calls,
-)
+from rnnlab.bench import NAMED_SHAPES, make_batch, parse_shape, time_calls
 from rnnlab.bench_report import wide_console
 from rnnlab.engine import build_engine
+from rnnlab.threads import thread_limit
 
 TARGET = {"A": 50.0}  # shape name -> the factor the engine should reach
 

@@ -148,6 +148,7 @@ def test_a_bad_data_file_is_one_line_and_creates_no_run(capsys, tmp_path, name, 
         (["train", "anbn", "--warmup-steps", "-1"], r"--warmup-steps must be a non-negative"),
         (["train", "anbn", "--plateau-factor", "2"], r"--plateau-factor must be in \(0, 1\)"),
         (["train", "anbn", "--dropout", "1.5"], r"dropout must be in \[0, 1\)"),
+        (["train", "anbn", "--threads", "0"], r"--threads.*0 is not in the range x>=1"),
     ],
     ids=lambda v: "_".join(v) if isinstance(v, list) else None,
 )
@@ -283,6 +284,27 @@ def test_the_installed_command_exits_2_with_one_line(tmp_path):
 
 
 # ---------------------------------------------------------------- happy paths
+
+
+def test_threads_limits_the_blas_pools_while_training_and_is_not_a_run_setting(
+    tmp_path, monkeypatch
+):
+    from threadpoolctl import threadpool_info
+
+    import rnnlab.cli
+
+    seen = []
+    real = rnnlab.cli._train_one
+
+    def spy(*args, **kwargs):
+        seen.append([pool["num_threads"] for pool in threadpool_info()])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rnnlab.cli, "_train_one", spy)
+    run = train(tmp_path / "run", "anbn", "--threads", "1")
+    assert seen and set(seen[0]) == {1}
+    assert "threads" not in (run / "config.json").read_text()
+    assert main(["train", "--resume", str(run), "--steps", "30", "--threads", "1", "-q"]) == 0
 
 
 def test_evaluate_json_is_one_object_with_the_reference(capsys, anbn_run):

@@ -60,17 +60,17 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import click
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_info
 
 from rnnlab.batch import Batch
 from rnnlab.errors import InputError
 from rnnlab.model import GATES, ModelSpec
+from rnnlab.threads import thread_limit
 
 ENGINES = ("numpy", "torch-scratch", "torch-native", "torch-scratch-compiled", "torch.nn")
 DEFAULT_ENGINES = ("numpy", "torch-scratch", "torch-native", "torch.nn")
@@ -402,21 +402,6 @@ class GenerationRow:
     ms_per_char: float
     ratio_to_torch_nn: float | None = None  # ms_per_char / torch.nn's (> 1: slower)
     ratio_note: str = ""
-
-
-@contextmanager
-def thread_limit(threads: int):
-    """NumPy's BLAS/OpenMP pools (threadpoolctl) and torch, if imported, at ``threads``."""
-    torch = sys.modules.get("torch")  # None when absent or blocked
-    before = torch.get_num_threads() if torch else None
-    if torch:
-        torch.set_num_threads(threads)
-    try:
-        with threadpool_limits(limits=threads):
-            yield
-    finally:
-        if torch:
-            torch.set_num_threads(before)
 
 
 def torch_available() -> bool:

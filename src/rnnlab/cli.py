@@ -240,6 +240,11 @@ def _train_options(f):
         click.option("--overwrite", is_flag=True, help="Replace an existing run directory."),
         click.option("--resume", type=click.Path(), help="Continue this run directory."),
         click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors."),
+        click.option(
+            "--threads",
+            type=click.IntRange(min=1),
+            help="BLAS and torch threads [all cores]; 1 per job when several run at once.",
+        ),
     ]
     for option in reversed(opts):
         f = option(f)
@@ -249,12 +254,19 @@ def _train_options(f):
 @cli.command()
 @click.argument("task", required=False)
 @_train_options
-def train(task, config_file, out, overwrite, resume, quiet, **flags):
+def train(task, config_file, out, overwrite, resume, quiet, threads, **flags):
     """Train a model on TASK (see `rnnlab tasks`), or continue one with --resume RUN.
 
     Settings come from the task's defaults, then --config FILE, then the flags. With
     --resume, the run's own settings are used; --steps/--epochs/--max-time extend it.
     """
+    from rnnlab.threads import thread_limit
+
+    with thread_limit(threads):  # how fast, not what: not a setting of the run
+        _train(task, config_file, out, overwrite, resume, quiet, flags)
+
+
+def _train(task, config_file, out, overwrite, resume, quiet, flags):
     from rnnlab.train.options import flatten_config
 
     given = {k: v for k, v in flags.items() if v is not None}
