@@ -38,7 +38,7 @@ def build_recurrent(spec: ModelSpec, seed: int | None):
         dtype=np.dtype(spec.dtype),
         seed=seed,
         init=spec.init,
-        forget_bias=spec.forget_bias if spec.gates == 4 else None,  # every LSTM variant
+        forget_bias=spec.forget_bias,  # None for cells without a forget gate (ModelSpec)
     )
     if spec.cell == "rnn":
         return RNN(spec.rnn_input_size, spec.hidden_size, nonlinearity=spec.nonlinearity, **kw)
