@@ -44,18 +44,19 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self):
-        def positive(name):
+        def whole(name, least, unset_ok=True):  # an integer >= least (or None, if unset_ok)
             value = getattr(self, name)
-            if value is not None and (
-                not isinstance(value, int) or isinstance(value, bool) or value < 1
+            if (value is not None or not unset_ok) and (
+                not isinstance(value, int) or isinstance(value, bool) or value < least
             ):
+                kind = "a positive" if least == 1 else "a non-negative"
                 raise InputError(
-                    f"--{name.replace('_', '-')} must be a positive integer, got {value!r}"
+                    f"--{name.replace('_', '-')} must be {kind} integer, got {value!r}"
                 )
 
         for name in ("steps", "epochs", "batch_size", "eval_every", "save_every", "log_every",
                      "eval_batch_size", "plateau_patience", "early_stopping"):  # fmt: skip
-            positive(name)
+            whole(name, least=1)
         if self.optimizer not in OPTIMIZERS:
             raise InputError(
                 f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}"
@@ -87,14 +88,7 @@ class TrainConfig:
                 f"--plateau-factor must be in (0, 1) (the LR is multiplied by it), "
                 f"got {self.plateau_factor!r}"
             )
-        if (
-            isinstance(self.warmup_steps, bool)
-            or not isinstance(self.warmup_steps, int)
-            or (self.warmup_steps < 0)
-        ):
-            raise InputError(
-                f"--warmup-steps must be a non-negative integer, got {self.warmup_steps!r}"
-            )
+        whole("warmup_steps", least=0, unset_ok=False)
 
     def to_dict(self) -> dict:
         return asdict(self)
