@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from rnnlab.checkpoint import check_optimizer_state
+
 OPTIMIZERS = ("sgd", "adam", "adamw")
 
 
@@ -96,24 +98,19 @@ class Optimizer:
         return tensors, meta
 
     def load_state_dict(self, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        """Restore a ``state_dict()``: buffers, step count and hyperparameters (lr included)."""
-        if meta.get("optimizer") != self.name:
-            raise ValueError(
-                f"cannot load a {meta.get('optimizer')!r} optimizer state into {self.name!r}"
-            )
+        """Restore a ``state_dict()``: buffers, step count and hyperparameters (lr included).
+
+        The state comes from a checkpoint, so it is checked first
+        (:func:`rnnlab.checkpoint.check_optimizer_state`).
+        """
+        shapes = {name: param.shape for name, param in self.params.items()}
+        check_optimizer_state(self.name, self.buffer_names, self.hyper_names, shapes, tensors, meta)
         buffers: dict[str, dict[str, np.ndarray]] = {kind: {} for kind in self.buffer_names}
         for key, value in tensors.items():
             kind, _, name = key.partition(".")
-            if kind not in buffers or name not in self.params:
-                raise ValueError(f"{self.name} state has an unexpected tensor {key!r}")
-            if value.shape != self.params[name].shape:
-                raise ValueError(
-                    f"{self.name} state tensor {key!r} has shape {value.shape}, "
-                    f"parameter {name!r} has {self.params[name].shape}"
-                )
             buffers[kind][name] = np.array(value, dtype=self.params[name].dtype)  # a copy
         self.buffers = buffers
-        self.step_count = int(meta["step"])
+        self.step_count = meta["step"]
         self.lr = meta["lr"]
         for key in self.hyper_names:
             value = meta[key]
