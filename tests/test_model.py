@@ -63,3 +63,34 @@ def test_extra_tensors_are_those_the_cells_declare(cell):
     model = Model(spec)
     assert {k: v.shape for k, v in model.params.items()} == spec.parameter_shapes()
     assert list(model.params) == list(spec.parameter_shapes())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"hidden_size": True}, "model hidden_size must be an integer, got True"),
+        ({"hidden_size": 1.5}, "model hidden_size must be an integer, got 1.5"),
+        ({"num_layers": "2"}, "model num_layers must be an integer, got '2'"),
+        ({"num_layers": 0}, "model num_layers must be a positive integer, got 0"),
+        ({"bidirectional": "yes"}, "model bidirectional must be true or false, got 'yes'"),
+        ({"tie_weights": "false"}, "model tie_weights must be true or false, got 'false'"),
+        ({"dropout": float("nan")}, "model dropout must be a finite number, got nan"),
+        ({"dropout": True}, "model dropout must be a finite number, got True"),
+        ({"forget_bias": float("inf")}, r"forget_bias must be a finite number \(or omitted\)"),
+        ({"cell": 3}, "model cell must be a string, got 3"),
+        ({"input_kind": "embedding", "embedding_dim": 0}, "embedding_dim must be a positive"),
+        ({"input_kind": "embedding", "embedding_dim": 2.0}, r"embedding_dim must be an integer"),
+    ],
+)
+def test_every_field_takes_only_its_type(kwargs, message):
+    with pytest.raises(InputError, match=message):
+        ModelSpec(input_size=5, output_size=5, **kwargs)
+
+
+def test_a_stored_spec_with_ints_for_floats_loads_exactly_as_before():
+    stored = {**ModelSpec(input_size=3, output_size=3).to_dict(), "dropout": 0, "forget_bias": 3}
+    spec = ModelSpec.from_dict(stored)
+    assert (
+        spec.to_dict() == stored
+        and repr(spec) == "ModelSpec(input_size=3, output_size=3, forget_bias=3)"
+    )

@@ -121,3 +121,19 @@ def test_the_lstm_recalls_every_bit_after_fifty_blank_steps(tmp_path):
     task, spec, config = build_from_settings("copy", {"cell": "lstm", "delay": 50})
     trainer = start_run(task, spec, config, tmp_path / "lstm")
     assert task.evaluate(trainer.engine, "test")["recall_accuracy"] >= 0.99
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"bits": 2.0}, "--bits must be an integer, got 2.0"),
+     ({"delay": True}, "--delay must be an integer, got True"),
+     ({"delay": "5"}, "--delay must be an integer, got '5'"),
+     ({"batches_per_epoch": None}, "--batches-per-epoch must be an integer, got None")],
+)  # fmt: skip
+def test_copy_options_of_the_wrong_type_name_their_flag(options, message):
+    with pytest.raises(InputError, match=f"^{message}$"):
+        CopyTask(options)
+
+
+def test_the_options_are_checked_without_building_anything():
+    assert CopyTask.check_options({"delay": 10**9}) == {**CopyTask.defaults, "delay": 10**9}

@@ -112,3 +112,16 @@ def test_the_seed_decides_the_noise():
 def test_bad_sine_options_name_their_flag(options, flag):
     with pytest.raises(InputError, match=flag):
         SineTask(options)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"noise": float("nan")}, "--noise must be a finite number, got nan"),
+     ({"periods": float("inf")}, "--periods must be a finite number, got inf"),
+     ({"window": "5"}, "--window must be an integer, got '5'"),
+     ({"num_points": 0}, "--num-points must be an integer >= 2, got 0"),
+     ({"num_points": 1e3}, "--num-points must be an integer, got 1000.0")],
+)  # fmt: skip
+def test_sine_options_of_the_wrong_type_or_range_name_their_flag(options, message):
+    with pytest.raises(InputError, match=f"^{message}$"):
+        SineTask(options)

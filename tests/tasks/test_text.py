@@ -135,3 +135,14 @@ def test_without_data_the_embedded_corpus_is_used():
 def test_bad_text_options_name_their_flag(text_file, options, flag):
     with pytest.raises(InputError, match=flag):
         Chars({"data": str(text_file), **options})
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"data": 5}, r"--data must be a string \(or omitted\), got 5"),
+     ({"top_k": True}, r"--top-k must be an integer \(or omitted\), got True"),
+     ({"seq_len": 2.0}, "--seq-len must be an integer, got 2.0")],
+)  # fmt: skip
+def test_text_options_of_the_wrong_type_name_their_flag(options, message):
+    with pytest.raises(InputError, match=f"^{message}$"):
+        Chars(options)

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnlab.batch import Batch
+from rnnlab.config import expected_type
 from rnnlab.errors import InputError
 
 SPLITS = ("train", "val", "test")
@@ -32,18 +33,36 @@ class Task:
     description = ""
     stateful = False  # carry the hidden state from one batch to the next (text streams)
     defaults: dict[str, Any] = {}  # task options and their default values
+    option_types: dict[str, Any] = {}  # task option -> its type (int, float, str | None ...)
     train_defaults: dict[str, Any] = {}  # trainer settings this task works best with
     vocab = None
 
     def __init__(self, options: dict | None = None, seed: int = 0):
+        self.options = self.check_options(options)
+        self.seed = int(seed)
+
+    @classmethod
+    def check_options(cls, options: dict | None) -> dict:
+        """The options merged over the defaults; InputError for an option of another task,
+        a value of the wrong type, or out of range. Builds no data: cheap to call first."""
         options = dict(options or {})
-        unknown = sorted(set(options) - set(self.defaults))
+        unknown = sorted(set(options) - set(cls.defaults))
         if unknown:
             flags = ", ".join("--" + u.replace("_", "-") for u in unknown)
-            known = ", ".join("--" + k.replace("_", "-") for k in self.defaults) or "none"
-            raise InputError(f"{flags} does not apply to task '{self.name}' (its options: {known})")
-        self.options = {**self.defaults, **options}
-        self.seed = int(seed)
+            known = ", ".join("--" + k.replace("_", "-") for k in cls.defaults) or "none"
+            raise InputError(f"{flags} does not apply to task '{cls.name}' (its options: {known})")
+        options = {**cls.defaults, **options}
+        for key, kind in cls.option_types.items():
+            expected = expected_type(options[key], kind)
+            if expected is not None:
+                flag = "--" + key.replace("_", "-")
+                raise InputError(f"{flag} must be {expected}, got {options[key]!r}")
+        cls.check_ranges(options)
+        return options
+
+    @classmethod
+    def check_ranges(cls, options: dict) -> None:
+        """InputError for an option out of its range (the types are already right)."""
 
     # ------------------------------------------------------------------ to implement
     def model_io(self) -> ModelIO:

@@ -35,16 +35,16 @@ class CopyTask(Task):
         "forget_bias": 3.0,
     }
 
-    def __init__(self, options=None, seed=0):
-        super().__init__(options, seed)
+    option_types = {"bits": int, "delay": int, "eval_sequences": int, "batches_per_epoch": int}
+
+    @classmethod
+    def check_ranges(cls, options):
         for key in ("bits", "eval_sequences", "batches_per_epoch"):
-            if not isinstance(self.options[key], int) or self.options[key] < 1:
+            if options[key] < 1:
                 flag = "--" + key.replace("_", "-")
-                raise InputError(f"{flag} must be a positive integer, got {self.options[key]!r}")
-        if not isinstance(self.options["delay"], int) or self.options["delay"] < 0:
-            raise InputError(
-                f"--delay must be a non-negative integer, got {self.options['delay']!r}"
-            )
+                raise InputError(f"{flag} must be a positive integer, got {options[key]!r}")
+        if options["delay"] < 0:
+            raise InputError(f"--delay must be a non-negative integer, got {options['delay']!r}")
 
     def model_io(self) -> ModelIO:
         # Inputs are the 4 symbols (bit 0, bit 1, blank, delimiter); outputs the 2 bits.

@@ -21,13 +21,20 @@ class SineTask(Task):
     defaults = {"num_points": 100, "noise": 0.05, "window": 25, "periods": 2.0}
     train_defaults = {"batch_size": 64, "lr": 0.01, "epochs": 200, "hidden": 32}
 
-    def __init__(self, options=None, seed=0):
-        super().__init__(options, seed)
-        o = self.options
-        if not (isinstance(o["window"], int) and 1 <= o["window"] < o["num_points"]):
+    option_types = {"num_points": int, "noise": float, "window": int, "periods": float}
+
+    @classmethod
+    def check_ranges(cls, o):
+        if o["num_points"] < 2:
+            raise InputError(f"--num-points must be an integer >= 2, got {o['num_points']!r}")
+        if not 1 <= o["window"] < o["num_points"]:
             raise InputError(f"--window must be in 1..{o['num_points'] - 1}, got {o['window']!r}")
         if o["noise"] < 0:
             raise InputError(f"--noise must be >= 0, got {o['noise']}")
+
+    def __init__(self, options=None, seed=0):
+        super().__init__(options, seed)
+        o = self.options
         self.data = noisy_sine(
             o["num_points"], o["noise"], o["window"], rng=self.rng(0), periods=o["periods"]
         )

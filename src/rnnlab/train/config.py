@@ -7,6 +7,7 @@ that differ from the defaults.
 
 from dataclasses import asdict, dataclass, fields
 
+from rnnlab.config import check_fields
 from rnnlab.errors import InputError
 from rnnlab.model import compact_repr
 
@@ -44,15 +45,13 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self):
-        def whole(name, least, unset_ok=True):  # an integer >= least (or None, if unset_ok)
+        check_fields(self, flag)  # every value of its field's type (floats finite); then ranges
+
+        def whole(name, least):  # an integer >= least, or None where the field allows it
             value = getattr(self, name)
-            if (value is not None or not unset_ok) and (
-                not isinstance(value, int) or isinstance(value, bool) or value < least
-            ):
+            if value is not None and value < least:
                 kind = "a positive" if least == 1 else "a non-negative"
-                raise InputError(
-                    f"--{name.replace('_', '-')} must be {kind} integer, got {value!r}"
-                )
+                raise InputError(f"{flag(name)} must be {kind} integer, got {value!r}")
 
         for name in ("steps", "epochs", "batch_size", "eval_every", "save_every", "log_every",
                      "eval_batch_size", "plateau_patience", "early_stopping"):  # fmt: skip
@@ -79,8 +78,7 @@ class TrainConfig:
             raise InputError(f"--device must be cpu, cuda, cuda:N or auto, got {self.device!r}")
         for name in ("weight_decay", "min_lr"):
             if not getattr(self, name) >= 0:
-                flag = "--" + name.replace("_", "-")
-                raise InputError(f"{flag} must be >= 0, got {getattr(self, name)!r}")
+                raise InputError(f"{flag(name)} must be >= 0, got {getattr(self, name)!r}")
         if not 0 <= self.momentum < 1:
             raise InputError(f"--momentum must be in [0, 1), got {self.momentum!r}")
         if not 0 < self.plateau_factor < 1:
@@ -88,7 +86,8 @@ class TrainConfig:
                 f"--plateau-factor must be in (0, 1) (the LR is multiplied by it), "
                 f"got {self.plateau_factor!r}"
             )
-        whole("warmup_steps", least=0, unset_ok=False)
+        whole("warmup_steps", least=0)
+        whole("seed", least=0)  # NumPy's generators take no negative seed
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -119,11 +118,28 @@ class TrainConfig:
         return options
 
 
-def _is_device(device) -> bool:
+def flag(name: str) -> str:
+    """The command-line flag of a setting: ``batch_size`` → ``--batch-size``."""
+    return "--" + name.replace("_", "-")
+
+
+def _is_device(device: str) -> bool:
     """cpu, cuda, cuda:N or auto (whether CUDA is there is the torch engine's question)."""
-    if not isinstance(device, str):
-        return False
     kind, _, index = device.partition(":")
     if not index:
         return device in ("cpu", "cuda", "auto")
     return kind == "cuda" and index.isdigit()
+
+
+# Settings that only the torch engine reads, and the values that do nothing elsewhere.
+TORCH_ONLY = {"device": ("cpu", "auto"), "backend": ("scratch",), "compile": (False,)}
+
+
+def check_engine_settings(given: dict, config: TrainConfig) -> None:
+    """The torch engine's settings, given with the NumPy engine, would be silently ignored."""
+    if config.engine != "numpy":
+        return
+    for key, inert in TORCH_ONLY.items():
+        if key in given and given[key] not in inert:
+            shown = flag(key) if isinstance(given[key], bool) else f"{flag(key)} {given[key]}"
+            raise InputError(f"{shown} applies to the torch engine; drop it or add --engine torch")

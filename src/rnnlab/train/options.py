@@ -4,14 +4,21 @@ Every setting has one name, the flag's (``--batch-size`` ↔ ``batch_size``). A 
 file uses the same names, at top level or grouped in any tables (``[model]``, ``[train]``,
 ``[task]`` are read the same way). Precedence, lowest first: the task's own defaults, the
 config file, the flags.
+
+Every setting is checked before anything is built or allocated: its type (a file's
+``lr = "x"`` is refused naming the key as the file writes it), its range, that it applies
+(``--device cuda`` would be ignored by the NumPy engine, so it is refused), and that the run
+fits in memory (:mod:`rnnlab.train.memory`).
 """
 
 from dataclasses import fields
 
+from rnnlab.config import expected_type, read_config_file, tomllib
 from rnnlab.errors import InputError
 from rnnlab.model import ModelSpec
 from rnnlab.tasks import TASKS, Task, build_task
-from rnnlab.train.config import TrainConfig
+from rnnlab.train import memory
+from rnnlab.train.config import TrainConfig, check_engine_settings
 from rnnlab.train.session import make_spec
 
 # flag name -> ModelSpec field, where they differ
@@ -20,17 +27,70 @@ MODEL_FIELDS = {f.name for f in fields(ModelSpec)} - {"input_size", "output_size
 TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
 RUN_FLAGS = {"out", "overwrite", "quiet", "resume", "config"}
 LEVEL_TASKS = {"char": "chars", "word": "words", "byte": "bytes"}
+# Every setting a config file may hold and its type: model (by flag and by field name),
+# training, every task's options, and the run's own.
+SETTING_TYPES = {
+    **{f.name: f.type for f in fields(ModelSpec) if f.name in MODEL_FIELDS},
+    **{name: ModelSpec.__dataclass_fields__[field].type for name, field in MODEL_FLAGS.items()},
+    **{f.name: f.type for f in fields(TrainConfig)},
+    **{key: kind for task in TASKS.values() for key, kind in task.option_types.items()},
+    "out": str,
+    "overwrite": bool,
+    "quiet": bool,
+    "level": str,
+}
+# Settings a config file cannot hold, and where they go instead.
+NOT_IN_FILES = {
+    "resume": "pass --resume RUN",
+    "config": "pass --config FILE",
+    "threads": "pass --threads N (how fast, not what: it is not a setting of the run)",
+}
 
 
+# The torch engine's settings, and their values that ask nothing of the NumPy engine.
 def flatten_config(data: dict) -> dict:
     """A config file's settings with tables flattened: ``[model] hidden = 64`` → ``hidden``."""
-    flat = {}
+    return {key: value for _, key, value in _leaves(data)}
+
+
+def settings_from_file(path) -> dict:
+    """A config file's settings, flattened, each value checked against its setting's type;
+    InputError naming the file and the key as the file writes it (``train.batch-size``)."""
+    settings = {}
+    for where, key, value in _leaves(read_config_file(path)):
+        if key in NOT_IN_FILES:
+            raise InputError(
+                f"config file '{path}': {where} cannot be set in a config file; {NOT_IN_FILES[key]}"
+            )
+        expected = expected_type(value, SETTING_TYPES[key]) if key in SETTING_TYPES else None
+        if expected is not None:
+            hint = " (write it without quotes)" if _unquoted_fits(value, key) else ""
+            raise InputError(
+                f"config file '{path}': {where} must be {expected}, got {value!r}{hint}"
+            )
+        settings[key] = value
+    return settings
+
+
+def _unquoted_fits(value, key: str) -> bool:
+    """Whether a string value (``"true"``, ``"3"``) would be right without its quotes."""
+    if not isinstance(value, str):
+        return False
+    try:
+        unquoted = tomllib.loads(f"v = {value}")["v"]
+    except (tomllib.TOMLDecodeError, KeyError):
+        return False
+    return expected_type(unquoted, SETTING_TYPES[key]) is None
+
+
+def _leaves(data: dict, table: str = ""):
+    """``(key as written, with its tables; setting name; value)`` for every non-table value."""
     for key, value in data.items():
+        where = f"{table}.{key}" if table else str(key)
         if isinstance(value, dict):
-            flat.update(flatten_config(value))
+            yield from _leaves(value, where)
         else:
-            flat[key.replace("-", "_")] = value
-    return flat
+            yield where, str(key).replace("-", "_"), value
 
 
 def resolve_task_name(task: str, level: str | None) -> str:
@@ -46,13 +106,51 @@ def resolve_task_name(task: str, level: str | None) -> str:
     return task
 
 
-def build_from_settings(task_name: str, settings: dict) -> tuple[Task, ModelSpec, TrainConfig]:
-    """Split merged settings into task options, model settings and training settings."""
+def build_from_settings(
+    task_name: str, settings: dict, *, available: int | None = None
+) -> tuple[Task, ModelSpec, TrainConfig]:
+    """Split merged settings into task options, model settings and training settings, check
+    them all, and build the task (its data) only once the run is known to fit in memory
+    (``available`` bytes; by default what the machine has, see :mod:`rnnlab.train.memory`)."""
+    model, config, options = _checked_settings(task_name, settings, available)
+    task = build_task(task_name, options, seed=config.seed)
+    return task, _checked_spec(task, model, config, available), config
+
+
+def check_cells(task_name: str, settings: dict, cells: list[str], *, available=None) -> None:
+    """InputError if any cell of a ``--cell rnn,lstm`` list cannot run with ``settings``
+    (an unknown cell, a setting it refuses, too little memory): checked before the first
+    one trains. The task is built once, for the first."""
+    task, _, _ = build_from_settings(task_name, {**settings, "cell": cells[0]}, available=available)
+    for cell in cells[1:]:
+        model, config, _ = _checked_settings(task_name, {**settings, "cell": cell}, available)
+        _checked_spec(task, model, config, available)
+
+
+LIMITS = ("steps", "epochs")
+
+
+def task_defaults(task_class, settings: dict) -> dict:
+    """The task's training defaults, less its step limits where the user set one.
+
+    A limit the user gives is never cut by a default they did not give: ``--steps 2400``
+    on a task whose default is 5 epochs trains 2,400 steps. When the user gives both, the
+    first reached wins (see ``Trainer.planned_steps``).
+    """
+    defaults = dict(task_class.train_defaults)
+    if any(settings.get(k) is not None for k in LIMITS):
+        for key in LIMITS:
+            defaults.pop(key, None)
+    return defaults
+
+
+def _checked_settings(task_name: str, settings: dict, available) -> tuple[dict, TrainConfig, dict]:
+    """(model settings, TrainConfig, task options), all checked; nothing built yet."""
     if task_name not in TASKS:
         raise InputError(f"unknown task {task_name!r}; choose one of {', '.join(TASKS)}")
-    settings = {**TASKS[task_name].train_defaults, **settings}
+    task_class = TASKS[task_name]
     model, train, task_options = {}, {}, {}
-    for key, value in settings.items():
+    for key, value in {**task_defaults(task_class, settings), **settings}.items():
         if key in RUN_FLAGS or key == "level":
             continue
         field = MODEL_FLAGS.get(key, key)
@@ -63,5 +161,15 @@ def build_from_settings(task_name: str, settings: dict) -> tuple[Task, ModelSpec
         else:
             task_options[key] = value
     config = TrainConfig.from_dict(train)
-    task = build_task(task_name, task_options, seed=config.seed)
-    return task, make_spec(task, model), config
+    check_engine_settings(settings, config)
+    options = task_class.check_options(task_options)
+    # The task's data alone first: building the task generates (or reads) it.
+    memory.check_memory(memory.estimate_memory(task_name, options, config), available)
+    return model, config, options
+
+
+def _checked_spec(task: Task, model: dict, config: TrainConfig, available) -> ModelSpec:
+    spec = make_spec(task, model)
+    estimate = memory.estimate_memory(task.name, task.options, config, spec)
+    memory.check_memory(estimate, available)
+    return spec
