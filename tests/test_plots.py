@@ -1,8 +1,12 @@
 """Plots: real PNG files written atomically, figures freed, the log-scale and which-figure
-decisions of plot_training, and one-line errors for bad input."""
+decisions of plot_training, one-line errors for bad input; and a run's figures after
+training (rnnlab.train.artifacts), whose failures are reported, never raised."""
 
+import errno
 import json
+import os
 import struct
+import sys
 
 import numpy as np
 import pytest
@@ -13,6 +17,7 @@ import matplotlib.pyplot as plt
 
 from rnnlab import plots
 from rnnlab.errors import InputError
+from rnnlab.train import artifacts
 from rnnlab.train.run_dir import MetricsLog
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -277,3 +282,97 @@ def test_plot_cell_trace_shows_the_most_varying_units(tmp_path, drawn):
         plots.plot_cell_trace(tmp_path / "x.png", np.zeros(5))
     with pytest.raises(ValueError, match="max_units"):
         plots.plot_cell_trace(tmp_path / "x.png", c, max_units=0)
+
+
+# --------------------------------------------------------------------------- run artifacts
+# write_plots and plot_comparison (rnnlab.train.artifacts) draw a run's figures after
+# training. They are a by-product: whatever stops a figure is returned as one line, never
+# raised, so the command can warn and still succeed.
+
+
+class _Task:
+    name = "anbn"  # any task without a figure of its own
+
+
+def full_disk(path, data):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # a failed write has no filename
+
+
+def test_write_plots_draws_the_curves_and_reports_no_problem(tmp_path):
+    write_metrics(tmp_path, training_records())
+    written, problem = artifacts.write_plots(tmp_path, _Task(), engine=None)
+    assert [p.name for p in written] == ["loss.png", "grad_norm.png", "lr.png", "accuracy.png"]
+    assert problem is None
+
+
+def test_a_run_that_logged_nothing_yet_is_a_problem_not_an_error(tmp_path):
+    """`rnnlab train ... --max-time 0.001` stops before its first log record."""
+    assert artifacts.write_plots(tmp_path, _Task(), engine=None) == (
+        [],
+        "no training curves: nothing was logged yet (the run stopped before its first "
+        "logged step; see --log-every)",
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_while_writing_a_png_is_a_problem_not_an_error(tmp_path, monkeypatch):
+    write_metrics(tmp_path, training_records())
+    monkeypatch.setattr(plots, "atomic_write_bytes", full_disk)
+    written, problem = artifacts.write_plots(tmp_path, _Task(), engine=None)
+    assert written == []
+    assert problem.startswith("training curves not written: No space left on device; free")
+    assert "\n" not in problem
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.jsonl"]
+
+
+def test_missing_or_broken_matplotlib_is_a_problem_not_an_error(tmp_path, monkeypatch):
+    import rnnlab
+
+    write_metrics(tmp_path, training_records())
+    with monkeypatch.context() as patch:
+        patch.setitem(sys.modules, "matplotlib", None)  # how Python marks "not importable"
+        assert artifacts.write_plots(tmp_path, _Task(), None) == ([], artifacts.NO_MATPLOTLIB)
+        assert artifacts.plot_comparison(tmp_path, {"a": tmp_path}).problem == (
+            artifacts.NO_MATPLOTLIB
+        )
+    monkeypatch.setitem(sys.modules, "rnnlab.plots", None)  # installed, but its import fails
+    monkeypatch.delattr(rnnlab, "plots")
+    written, problem = artifacts.write_plots(tmp_path, _Task(), None)
+    assert written == [] and problem.startswith("no plots: matplotlib cannot be imported (")
+
+
+def test_a_bug_in_plotting_is_reported_as_one_and_does_not_raise(tmp_path, monkeypatch):
+    write_metrics(tmp_path, training_records())
+
+    def broken(run_dir):
+        raise ValueError("x and y must have same first dimension")
+
+    monkeypatch.setattr(plots, "plot_training", broken)
+    written, problem = artifacts.write_plots(tmp_path, _Task(), None)
+    assert written == []
+    assert problem == (
+        "training curves not drawn: an internal error in rnnlab's plotting (ValueError: x and "
+        "y must have same first dimension); please report it"
+    )
+
+
+def test_plot_comparison_draws_the_runs_or_says_why_not(tmp_path, monkeypatch):
+    for cell in ("rnn", "lstm"):
+        (tmp_path / cell).mkdir()
+        write_metrics(tmp_path / cell, training_records())
+    runs = {cell: tmp_path / cell for cell in ("rnn", "lstm")}
+    assert artifacts.plot_comparison(tmp_path, runs) == ([tmp_path / "comparison.png"], None)
+    png_size(tmp_path / "comparison.png")
+
+    (tmp_path / "comparison.png").unlink()
+    monkeypatch.setattr(plots, "atomic_write_bytes", full_disk)
+    written, problem = artifacts.plot_comparison(tmp_path, runs)
+    assert written == [] and problem.startswith("comparison.png not written: No space left")
+
+    (tmp_path / "new").mkdir()
+    write_metrics(tmp_path / "new", [{"step": 1, "loss": 1.0}])  # trained, never evaluated
+    assert artifacts.plot_comparison(tmp_path, {"new": tmp_path / "new"}) == (
+        [],
+        "no comparison.png: no run was evaluated yet (see --eval-every)",
+    )
+    assert not (tmp_path / "comparison.png").exists()

@@ -6,14 +6,16 @@ bar on a terminal and plain lines otherwise (``--quiet`` silences both).
 """
 
 import json
+import math
 import os
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
 import click
 
-from rnnlab.errors import InputError
+from rnnlab.errors import InputError, describe_os_error, one_line
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -23,7 +25,23 @@ def fail(message: str) -> None:
     raise InputError(message)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _StdoutClosed(Exception):
+    """Whoever read our stdout went away (`rnnlab generate RUN | head`): not an error."""
+
+
+class _Commands(click.Group):
+    def invoke(self, ctx):
+        # click turns a BrokenPipeError into exit 1; main() makes it a quiet exit 0 instead.
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            raise _StdoutClosed from exc
+
+
+@click.group(
+    cls=_Commands,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(package_name="rnnlab")
 def cli() -> None:
     """rnnlab: recurrent neural networks (RNN, LSTM, GRU) from first principles.
@@ -34,15 +52,25 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the CLI and turn errors into one line and an exit code."""
+    """Entry point: run the CLI and turn errors into one line and an exit code.
+
+    Python warnings (a NumPy overflow, a library's deprecation) are one line each too,
+    ``rnnlab: warning: <message>``, for the duration of the command.
+    """
     try:
-        cli.main(args=argv, prog_name="rnnlab", standalone_mode=False)
+        with warnings.catch_warnings():  # restores warnings.showwarning afterwards
+            warnings.showwarning = _show_warning
+            code = cli.main(args=argv, prog_name="rnnlab", standalone_mode=False)
+    except _StdoutClosed:  # `rnnlab generate RUN | head`: the reader has all it wanted
+        _discard_stdout()
+        return EXIT_OK
     except click.UsageError as exc:
         if type(exc).__name__.startswith("NoArgsIsHelp") and exc.ctx:  # bare `rnnlab`
             click.echo(exc.ctx.get_help())
             return EXIT_USAGE
         where = exc.ctx.command_path if exc.ctx else "rnnlab"
-        click.echo(f"{where}: error: {exc.format_message()} (see '{where} --help')", err=True)
+        message = _one_line(exc.format_message())
+        click.echo(f"rnnlab: error: {message} (see '{where} --help')", err=True)
         return EXIT_USAGE
     except click.exceptions.Exit as exc:
         return exc.exit_code
@@ -53,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"rnnlab: error: {_one_line(exc)}", err=True)
         return EXIT_USAGE
     except OSError as exc:  # unreadable file, full disk, ...: the environment, not a bug
-        click.echo(f"rnnlab: error: {exc.strerror or exc} ({exc.filename or ''})", err=True)
+        click.echo(f"rnnlab: error: {describe_os_error(exc)}", err=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
         click.echo("rnnlab: interrupted", err=True)
@@ -66,11 +94,28 @@ def main(argv: list[str] | None = None) -> int:
             err=True,
         )
         return EXIT_FAILURE
-    return EXIT_OK
+    return code if isinstance(code, int) else EXIT_OK  # a command's click Exit(code)
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+def _one_line(exc: BaseException | str) -> str:
+    return one_line(exc) if isinstance(exc, BaseException) else " ".join(exc.split())
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """warnings.showwarning for the CLI: one line instead of the message and its source."""
+    click.echo(f"rnnlab: warning: {_one_line(str(message))}", err=True)
+
+
+def _discard_stdout() -> None:
+    """Point stdout at os.devnull, so the interpreter's last flush of what is still buffered
+    finds no closed pipe (it would print "Exception ignored ... BrokenPipeError")."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):  # not a real file (a test's capture)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 # --------------------------------------------------------------------------- gradcheck
@@ -89,7 +134,7 @@ def _one_line(exc: BaseException) -> str:
     "--batch-size", default=3, type=click.IntRange(min=1), show_default=True, help="Batch size B."
 )
 @click.option("--bound", default=1e-6, show_default=True, help="Largest relative error allowed.")
-@click.option("--seed", default=0, show_default=True)
+@click.option("--seed", default=0, type=click.IntRange(min=0), show_default=True)
 @click.option("--verbose", "-v", is_flag=True, help="One row per tensor instead of per layer.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def gradcheck(cells, input_size, hidden, seq_len, batch_size, bound, seed, verbose, as_json):
@@ -99,8 +144,10 @@ def gradcheck(cells, input_size, hidden, seq_len, batch_size, bound, seed, verbo
     every parameter, the input x and the initial states are checked; exits 1 if any relative
     error exceeds the bound.
     """
-    from rnnlab.numpy.gradcheck import gradcheck_configs, run_gradchecks
+    from rnnlab.numpy import gradcheck_configs, run_gradchecks  # the engine's public API
 
+    if not (math.isfinite(bound) and bound > 0):  # NaN would fail every check, inf none
+        fail(f"--bound must be a finite positive number (a relative error, e.g. 1e-6), got {bound}")
     configs = gradcheck_configs(cells or None)
     rows = run_gradchecks(configs, input_size, hidden, seq_len, batch_size, bound=bound, seed=seed)
     if as_json:
@@ -165,13 +212,19 @@ def _load_model_settings(target: str) -> dict:
     if path.is_dir():
         from rnnlab.checkpoint import read_config
 
-        return dict(read_config(path)["model"])
+        model = read_config(path).get("model")
+        if not isinstance(model, dict):
+            fail(f"config.json in '{target}' has no 'model' table (a JSON object); restore it")
+        return dict(model)
     if not path.is_file():
         fail(f"'{target}' is neither a run directory nor a config file")
     from rnnlab.config import read_config_file
 
     data = read_config_file(path)
-    return dict(data.get("model", data))
+    model = data.get("model", data)
+    if not isinstance(model, dict):
+        fail(f"config file '{target}': 'model' must be a table of ModelSpec settings")
+    return dict(model)
 
 
 # --------------------------------------------------------------------------- train
@@ -267,17 +320,18 @@ def train(task, config_file, out, overwrite, resume, quiet, threads, **flags):
 
 
 def _train(task, config_file, out, overwrite, resume, quiet, flags):
-    from rnnlab.train.options import flatten_config
-
     given = {k: v for k, v in flags.items() if v is not None}
-    if config_file:
-        from rnnlab.config import read_config_file
+    if config_file:  # each value checked against its setting's type, named as in the file
+        from rnnlab.train.options import settings_from_file
 
-        given = {**flatten_config(read_config_file(config_file)), **given}
+        given = {**settings_from_file(config_file), **given}
+    quiet = quiet or given.pop("quiet", False)
     if resume:
         return _resume(resume, given, quiet)
     if not task:
         fail("train needs a TASK (see `rnnlab tasks`) or --resume RUN")
+    file_out, file_overwrite = given.pop("out", None), given.pop("overwrite", False)
+    out, overwrite = out or file_out, overwrite or file_overwrite  # the flags win
     cells = [c.strip() for c in str(given.pop("cell", "")).split(",") if c.strip()] or [None]
     if len(cells) > 1:
         return _train_several(task, cells, given, out, overwrite, quiet)
@@ -287,7 +341,6 @@ def _train(task, config_file, out, overwrite, resume, quiet, flags):
 
 
 def _train_one(task_name, given, out, overwrite, quiet, show_summary=True):
-    from rnnlab.train.console import ConsoleReporter
     from rnnlab.train.options import build_from_settings, resolve_task_name
     from rnnlab.train.run_dir import default_run_name
     from rnnlab.train.session import start_run
@@ -299,17 +352,19 @@ def _train_one(task_name, given, out, overwrite, quiet, show_summary=True):
     if not quiet and show_summary:
         click.echo(f"task {task.name}: {task.description}")
         click.echo(f"model {spec!r}: {spec.num_parameters():,} parameters; {config!r}")
-    reporter = ConsoleReporter(quiet=quiet, sample=_sampler(task))
+    reporter = _reporter(quiet)
     trainer = _run_guarded(
-        lambda: start_run(task, spec, config, out, overwrite=overwrite, reporter=reporter), out
+        lambda: start_run(
+            task, spec, config, out, overwrite=overwrite, reporter=reporter, notify=_note
+        ),
+        out,
     )
     _finish(trainer, quiet)
     return trainer
 
 
 def _resume(run_dir, given, quiet):
-    from rnnlab.train.console import ConsoleReporter
-    from rnnlab.train.session import build_task_from, resume_run
+    from rnnlab.train.session import resume_run
 
     allowed = {"steps", "epochs", "max_time", "eval_every", "save_every", "log_every",
                "engine", "backend", "device", "compile", "early_stopping"}  # fmt: skip
@@ -319,54 +374,71 @@ def _resume(run_dir, given, quiet):
             f"--resume continues a run with its own settings; these cannot change: "
             f"{', '.join('--' + k.replace('_', '-') for k in ignored)}"
         )
-    from rnnlab.checkpoint import read_config, read_vocab
-    from rnnlab.data.vocab import Vocab
-
-    config = read_config(run_dir)
-    vocab = read_vocab(run_dir)
-    task = build_task_from(config["task"], Vocab.from_dict(vocab) if vocab else None)
-    reporter = ConsoleReporter(quiet=quiet, sample=_sampler(task))
-    trainer = _run_guarded(lambda: resume_run(run_dir, given, reporter=reporter), run_dir)
+    reporter = _reporter(quiet)
+    trainer = _run_guarded(
+        lambda: resume_run(run_dir, given, reporter=reporter, notify=_note), run_dir
+    )
     _finish(trainer, quiet)
 
 
+def _note(line: str) -> None:
+    click.echo(f"rnnlab: note: {line}", err=True)
+
+
 def _run_guarded(run, run_dir):
-    """Run training; a divergence is a failure (exit 1) that keeps the last good checkpoint."""
+    """Run training. A divergence is a failure (exit 1) that keeps the last good checkpoint;
+    a signal (Ctrl-C, SIGTERM, SIGHUP) saves and exits 128 + its number (130, 143, 129)."""
+    from rnnlab.train.signals import Interrupted
     from rnnlab.train.trainer import Diverged
 
     try:
         return run()
     except Diverged as exc:
-        click.echo(
-            f"rnnlab: {exc}. The last good checkpoint in '{run_dir}' is kept; "
-            "try a lower --lr or a --grad-clip.",
-            err=True,
-        )
-        sys.exit(EXIT_FAILURE)
+        if exc.saved_step is None:
+            kept = (
+                f"no checkpoint was saved, so '{run_dir}' cannot be resumed: start again "
+                "with --overwrite"
+            )
+        else:
+            kept = f"the last good checkpoint (step {exc.saved_step}) in '{run_dir}' is kept"
+        click.echo(f"rnnlab: {exc}; {kept}; try a lower --lr or a --grad-clip", err=True)
+        raise click.exceptions.Exit(EXIT_FAILURE) from None
+    except Interrupted as exc:
+        click.echo(f"rnnlab: {exc}", err=True)
+        raise click.exceptions.Exit(exc.exit_code) from None
 
 
-def _sampler(task):
-    """A function printing a short sample at each evaluation, for text tasks."""
-    from rnnlab.tasks import TextTask
+def _reporter(quiet):
+    """The terminal reporter; at each evaluation of a text task it prints a short sample."""
+    from rnnlab.train.console import ConsoleReporter
 
-    if not isinstance(task, TextTask):
-        return None
+    reporter = ConsoleReporter(quiet=quiet)
 
     def sample(engine):
         from rnnlab.generate import generate
+        from rnnlab.tasks import TextTask
 
+        task = reporter.trainer.task
+        if not isinstance(task, TextTask):
+            return None
         return "".join(generate(engine, task.vocab, length=80, temperature=0.8, seed=0))
 
-    return sample
+    reporter.sample = sample
+    return reporter
 
 
 def _finish(trainer, quiet):
-    """Plots and a closing summary after training (rank 0 only, under torchrun)."""
-    from rnnlab.train.artifacts import write_plots
+    """Plots and a closing summary after training (rank 0 only, under torchrun).
+
+    Plots are a by-product: one that cannot be drawn is a warning, never a failure (that
+    matplotlib is not installed at all is said only without --quiet)."""
+    from rnnlab.train.artifacts import NO_MATPLOTLIB, write_plots
 
     if trainer.rank != 0:
         return
-    written = write_plots(trainer.run_dir, trainer.task, trainer.engine)
+    written, problem = write_plots(trainer.run_dir, trainer.task, trainer.engine)
+    if problem and not (quiet and problem == NO_MATPLOTLIB):
+        _warn_plots(problem)
     if not quiet:
         p = trainer.progress
         best = (
@@ -380,9 +452,16 @@ def _finish(trainer, quiet):
 
 
 def _train_several(task, cells, given, out, overwrite, quiet):
-    """`--cell rnn,lstm`: train each cell with the same settings, then compare them."""
+    """`--cell rnn,lstm`: train each cell with the same settings, then compare them.
+    Every cell's settings are checked before the first one trains."""
+    from rnnlab.train.options import check_cells, resolve_task_name
     from rnnlab.train.run_dir import default_run_name
 
+    twice = sorted({cell for cell in cells if cells.count(cell) > 1})
+    if twice:
+        fail(f"--cell lists {', '.join(twice)} more than once; each cell trains once")
+    settings = dict(given)
+    check_cells(resolve_task_name(task, settings.pop("level", None)), settings, cells)
     base = Path(out or Path("runs") / default_run_name(task))
     results = {}
     for cell in cells:
@@ -394,9 +473,15 @@ def _train_several(task, cells, given, out, overwrite, quiet):
 
     if not quiet:
         print_comparison(results, title=f"{task}: validation")
-    from rnnlab.train.artifacts import plot_comparison
+    from rnnlab.train.artifacts import NO_MATPLOTLIB, plot_comparison
 
-    plot_comparison(base, {cell: base / cell for cell in cells})
+    problem = plot_comparison(base, {cell: base / cell for cell in cells}).problem
+    if problem and problem != NO_MATPLOTLIB:  # _finish has said that once per cell already
+        _warn_plots(problem)
+
+
+def _warn_plots(problem: str) -> None:
+    click.echo(f"rnnlab: warning: {problem} (the run itself is saved)", err=True)
 
 
 # --------------------------------------------------------------------------- evaluate
@@ -436,7 +521,7 @@ def evaluate(run, split, as_json, best, engine, backend, device, batch_size):
 @click.option("--length", default=500, show_default=True, help="Tokens to generate.")
 @click.option("--temperature", default=1.0, show_default=True, type=float)
 @click.option("--top-k", type=int, default=None, help="Sample among the k most likely.")
-@click.option("--seed", type=int, default=None)
+@click.option("--seed", type=click.IntRange(min=0), default=None)
 @click.option("--argmax", is_flag=True, help="Always take the most likely token.")
 @click.option("--until-eos/--no-until-eos", default=None, help="Stop at <eos> [on for a^n b^n].")
 @click.option("--strict", is_flag=True, help="Unseen prime tokens are an error, not <unk>.")
@@ -453,7 +538,7 @@ def generate(
     from rnnlab.train.session import load_run
 
     overrides = {k: v for k, v in {"engine": engine, "backend": backend}.items() if v}
-    loaded = load_run(run, overrides=overrides, best=best)
+    loaded = load_run(run, overrides=overrides, best=best, need_data=False)  # the vocab suffices
     task = loaded.task
     if task.vocab is None:
         fail(f"task '{task.name}' has no vocabulary to write with; generate works with "
@@ -475,10 +560,16 @@ def generate(
         top_k=top_k, argmax=argmax, seed=seed, stop_at_eos=until_eos,
         on_unknown="error" if strict else "unk",
     )  # fmt: skip
+    import numpy as np
+
     click.echo(prime, nl=False)
-    for piece in stream:
-        click.echo(piece, nl=False)
-        sys.stdout.flush()
+    # Overflow is expected and handled here: diverged weights give non-finite logits, which
+    # the sampler refuses in one line, and a tiny --temperature sends (z - max) / T to -inf,
+    # a probability of exactly 0 (the limit is argmax).
+    with np.errstate(over="ignore", invalid="ignore"):
+        for piece in stream:
+            click.echo(piece, nl=False)
+            sys.stdout.flush()
     click.echo()
 
 

@@ -1,5 +1,10 @@
 """Corpus: the default text, reading files (and every bad file), stream splits and batches."""
 
+import errno
+import os
+import threading
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -66,6 +71,61 @@ def test_read_text_bad_files_raise_one_line_data_error(tmp_path, content, level,
     with pytest.raises(DataError, match=match) as err:
         read_text(path, level)
     assert f"'{path}'" in str(err.value) and "\n" not in str(err.value)
+
+
+def read_error(path) -> str:
+    with pytest.raises(DataError) as err:
+        read_text(path, "char")
+    message = str(err.value)
+    assert f"data file '{path}'" in message and "\n" not in message
+    return message
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links and FIFOs")
+def test_a_directory_a_link_loop_a_broken_link_and_a_missing_file_each_say_what_they_are(
+    tmp_path,
+):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")  # resolves to itself: ELOOP
+    (tmp_path / "broken").symlink_to(tmp_path / "gone.txt")
+    messages = {
+        name: read_error(tmp_path / name) for name in ("folder", "loop", "broken", "missing")
+    }
+    assert "is a directory; pass a text file" in messages["folder"]
+    assert "Too many levels of symbolic links" in messages["loop"]
+    assert "is a symbolic link loop" in messages["loop"]
+    assert f"symbolic link to '{tmp_path / 'gone.txt'}', which does not exist" in messages["broken"]
+    assert messages["missing"].endswith("does not exist; check the path given to --data")
+    assert not any("permission" in m for m in messages.values()), messages
+
+
+def test_a_path_through_a_file_says_so(tmp_path):
+    (tmp_path / "notes.txt").write_text("abc")
+    message = read_error(tmp_path / "notes.txt" / "data.txt")
+    assert "Not a directory" in message and "a part of that path is a file" in message
+
+
+def test_an_unreadable_file_points_to_its_permissions(tmp_path, monkeypatch):
+    path = write(tmp_path, b"abc")
+
+    def refused(self):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", refused)  # root reads a chmod 000 file anyway
+    message = read_error(path)
+    assert "cannot be read (Permission denied); check the permissions" in message
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_a_fifo_is_read_like_a_file_so_a_pipe_can_feed_training(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(b"streamed text\n"))
+    writer.start()
+    try:
+        assert read_text(fifo, "char") == "streamed text\n"
+    finally:
+        writer.join(timeout=10)
 
 
 def test_read_text_rejects_unknown_levels(tmp_path):

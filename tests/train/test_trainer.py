@@ -17,6 +17,7 @@ from rnnlab.checkpoint import load_checkpoint, write_config
 from rnnlab.train.options import build_from_settings
 from rnnlab.train.run_dir import MetricsLog
 from rnnlab.train.session import resume_run, start_run
+from rnnlab.train.signals import Interrupted
 from rnnlab.train.trainer import Diverged, Trainer
 
 SMALL = {"hidden": 12, "eval_every": 10, "log_every": 5, "save_every": 10}
@@ -93,12 +94,13 @@ def test_resume_after_ctrl_c_is_bitwise(tmp_path, task, extra):
         def log(self, record): ...
         def stop(self, progress): ...
         def advance(self, progress):
-            if progress.step == 12:
-                raise KeyboardInterrupt
+            if progress.step == 12:  # a real SIGINT, as a terminal's Ctrl-C sends it
+                os.kill(os.getpid(), signal.SIGINT)
 
     built = build_from_settings(task, {**SMALL, "steps": 30, **extra})
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(Interrupted) as stopped:
         start_run(*built, tmp_path / "split", reporter=CtrlC())
+    assert stopped.value.exit_code == 130 and stopped.value.step == 12
     assert load_checkpoint(tmp_path / "split").state["step"] == 12
     resumed = resume_run(tmp_path / "split")
     assert resumed.progress.step == 30
@@ -150,3 +152,20 @@ def test_resume_after_a_real_kill_is_bitwise(tmp_path):
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
     assert not Path(tmp_path / "killed" / ".pending").exists()
+
+
+def test_a_limit_the_user_gives_is_not_cut_by_a_task_default(tmp_path):
+    """chars defaults to 5 epochs; an explicit --steps beyond them is what trains."""
+    path = tmp_path / "text.txt"
+    path.write_text("the quick brown fox jumps over the lazy dog. " * 40)
+    settings = {"data": str(path), "seq_len": 8, "batch_size": 4, "steps": 300, **SMALL}
+    task, _, config = build_from_settings("chars", settings)
+    trainer = Trainer(None, task, config, tmp_path)
+    assert 5 * trainer.batches_per_epoch < 300, "the default epochs would stop it sooner"
+    assert trainer.total_steps == 300 and trainer.limit() == "--steps 300"
+    both = build_from_settings("chars", {**settings, "epochs": 1, "max_time": 60})[2]
+    trainer = Trainer(None, task, both, tmp_path)
+    assert trainer.total_steps == trainer.batches_per_epoch
+    assert trainer.limit() == (
+        "--epochs 1, before --steps 300 (300 steps), or --max-time 60s if that comes first"
+    )

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike
 
-from rnnlab.errors import DataError
+from rnnlab.errors import DataError, os_error_advice
 
 _LEVELS = ("char", "word", "byte")
 _BOM = b"\xef\xbb\xbf"
@@ -39,20 +39,17 @@ def read_text(path: str | os.PathLike[str], level: str) -> str | bytes:
 
     Text is decoded strictly (a leading byte-order mark is dropped) and line endings
     ``\\r\\n`` and ``\\r`` become ``\\n``, as Python's text mode does. Raises :class:`DataError`
-    with one line for a missing file, a directory, an empty file, and — for char and word
-    level — NUL bytes (binary content) or bytes that are not UTF-8.
+    with one line for a missing file, a broken or looping symbolic link, a directory, a file
+    that cannot be read (the reason and the remedy by errno), an empty file, and — for char
+    and word level — NUL bytes (binary content) or bytes that are not UTF-8.
     """
     if level not in _LEVELS:
         raise ValueError(f"level must be one of {', '.join(_LEVELS)}; got {level!r}")
     where = f"data file '{path}'"
     try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{where} does not exist; check the path given to --data") from None
-    except IsADirectoryError:
-        raise DataError(f"{where} is a directory; pass a text file to --data") from None
+        data = Path(path).read_bytes()  # a FIFO or /dev/stdin is read too: training from a pipe
     except OSError as err:
-        raise DataError(f"{where} cannot be read ({err.strerror}); check its permissions") from None
+        raise DataError(f"{where} {_why_unreadable(path, err)}") from None
     if not data:
         raise DataError(f"{where} is empty; pass a file with some text in it")
     if level == "byte":
@@ -75,6 +72,21 @@ def read_text(path: str | os.PathLike[str], level: str) -> str | bytes:
     if not text:
         raise DataError(f"{where} is empty; pass a file with some text in it")
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _why_unreadable(path: str | os.PathLike[str], err: OSError) -> str:
+    """Why a data file could not be read, and what to do, for each errno."""
+    if isinstance(err, FileNotFoundError):
+        if os.path.islink(path):
+            return (
+                f"is a symbolic link to '{os.readlink(path)}', which does not exist; "
+                "point --data at a real file"
+            )
+        return "does not exist; check the path given to --data"
+    if isinstance(err, IsADirectoryError):
+        return "is a directory; pass a text file to --data"
+    advice = os_error_advice(err) or "check the path given to --data"
+    return f"cannot be read ({err.strerror or err}); {advice}"
 
 
 def split_stream(ids: ArrayLike, val_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:

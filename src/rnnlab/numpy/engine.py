@@ -75,8 +75,15 @@ class NumpyEngine:
 
     def forward(self, inputs: np.ndarray, state=None):
         """Inference: (T, B) ids or (T, B, I) features → (outputs (T, B, O), final state)."""
-        out, state_n, _ = self.model.forward(inputs, state, train=False)
+        with np.errstate(over="ignore", invalid="ignore"):  # callers check what comes out
+            out, state_n, _ = self.model.forward(inputs, state, train=False)
         return out, state_n
+
+    def probe(self, batch: Batch):
+        """States, gates, cells and the total ∂L/∂h_t (:mod:`rnnlab.numpy.probe`)."""
+        from rnnlab.numpy.probe import probe_numpy
+
+        return probe_numpy(self.spec, self.state_dict(), batch)
 
     def stepper(self) -> Stepper | None:
         """A :class:`~rnnlab.numpy.inference.Stepper`: one token at a time, for generation.

@@ -26,31 +26,49 @@ class TextTask(Task):
     defaults = {"data": None, "top_k": None, "seq_len": 25}
     train_defaults = {"batch_size": 32, "lr": 0.01, "epochs": 5, "hidden": 100, "grad_clip": 5.0}
 
+    option_types = {"data": str | None, "top_k": int | None, "seq_len": int}
+
+    @classmethod
+    def check_ranges(cls, o):
+        if o["seq_len"] < 1:
+            raise InputError(f"--seq-len must be a positive integer, got {o['seq_len']!r}")
+        if o["top_k"] is not None and o["top_k"] < 1:
+            raise InputError(f"--top-k must be a positive integer (or omitted), got {o['top_k']!r}")
+
     def __init__(self, options=None, seed=0, vocab: Vocab | None = None):
         super().__init__(options, seed)
         o = self.options
-        if not isinstance(o["seq_len"], int) or o["seq_len"] < 1:
-            raise InputError(f"--seq-len must be a positive integer, got {o['seq_len']!r}")
-        top_k = o["top_k"]
-        if top_k is not None and (
-            isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1
-        ):
-            raise InputError(f"--top-k must be a positive integer (or omitted), got {top_k!r}")
-        if o["data"] is None:
+        self._streams: dict = {}
+        self._ids: dict | None = None
+        self.source = o["data"] or "the embedded pydoc_data corpus"
+        # A vocabulary saved with a run wins, so ids mean what they meant in training; with
+        # one, the text is read only when batches are asked for: `generate` needs none.
+        self.vocab = vocab
+        if vocab is None:
+            text = self.read()
+            self.vocab = Vocab.build(text, self.level, top_k=o["top_k"])
+            self._split(text)
+
+    def read(self) -> str | bytes:
+        """The task's text: the --data file, or the embedded corpus."""
+        if self.options["data"] is None:
             text = default_corpus()
-            if self.level == "byte":
-                text = text.encode("utf-8")
-        else:
-            text = read_text(o["data"], self.level)
-        # A vocabulary saved with a run wins, so ids mean what they meant in training.
-        self.vocab = vocab or Vocab.build(text, self.level, top_k=o["top_k"])
+            return text.encode("utf-8") if self.level == "byte" else text
+        return read_text(self.options["data"], self.level)
+
+    def _split(self, text: str | bytes) -> None:
         ids = self.vocab.encode(text)
-        self.ids = {
+        self._ids = {
             split: ids[int(a * len(ids)) : int(b * len(ids))]
             for split, (a, b) in _FRACTIONS.items()
         }
-        self._streams: dict = {}
-        self.source = o["data"] or "the embedded pydoc_data corpus"
+
+    @property
+    def ids(self) -> dict:
+        """Token ids of each split (train 90%, val 5%, test 5% by position)."""
+        if self._ids is None:
+            self._split(self.read())
+        return self._ids
 
     def model_io(self) -> ModelIO:
         return ModelIO(len(self.vocab), len(self.vocab), "onehot", "cross_entropy")

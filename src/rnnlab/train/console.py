@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 class ConsoleReporter:
     def __init__(self, quiet: bool = False, sample=None, stream=None):
         self.quiet = quiet
-        self.sample = sample  # optional callable(engine) -> str, shown at each evaluation
+        self.sample = sample  # optional callable(engine) -> str | None, shown at each eval
         stream = stream or sys.stdout
         self.interactive = stream.isatty() and not quiet
         self.console = Console(file=stream, highlight=False, soft_wrap=True)
@@ -26,8 +26,8 @@ class ConsoleReporter:
         p = trainer.progress
         action = "resuming at step" if p.step else "training from step"
         self.console.print(
-            f"{action} {p.step} to {trainer.total_steps} "
-            f"({trainer.batches_per_epoch} batches per epoch) → {trainer.run_dir}"
+            f"{action} {p.step} to {trainer.total_steps} ({trainer.limit()}; "
+            f"{trainer.batches_per_epoch} batches per epoch) → {trainer.run_dir}"
         )
         self.trainer = trainer
         if self.interactive:
@@ -56,7 +56,9 @@ class ConsoleReporter:
         else:
             self.console.print(line)
         if "val_loss" in record and self.sample is not None:
-            self.console.print(f"  sample: {self.sample(self.trainer.engine)!r}")
+            text = self.sample(self.trainer.engine)
+            if text is not None:
+                self.console.print(f"  sample: {text!r}")
 
     def advance(self, progress) -> None:
         if self.bar is not None:

@@ -17,24 +17,22 @@ from typing import Any
 
 from rnnlab.checkpoint import (
     CONFIG_FILE,
+    LOCK_FILE,
+    METRICS_FILE,
     PENDING_DIR,
+    RUN_FILES,
     STATE_FILE,
     TEMP_PREFIX,
-    VOCAB_FILE,
     atomic_write_bytes,
+    read_run_file,
 )
-from rnnlab.errors import CheckpointError
+from rnnlab.errors import CheckpointError, os_error_advice
 
-METRICS_FILE = "metrics.jsonl"
+MAX_METRICS_BYTES = 1 << 30  # a year of records at one a second is ~100 MB
 
 # Files rnnlab writes into a run directory, and so may remove on --overwrite.
 _OWN_FILE_PATTERNS = (
-    CONFIG_FILE,
-    VOCAB_FILE,
-    STATE_FILE,
-    METRICS_FILE,
-    "*.safetensors",
-    "*.png",
+    *RUN_FILES,  # the declared set of every file a run holds (rnnlab.checkpoint)
     f"{TEMP_PREFIX}*",  # left behind by a process killed during an atomic write
 )
 
@@ -53,33 +51,39 @@ def is_run_dir(path: str | os.PathLike) -> bool:
     return path.is_dir() and (path / CONFIG_FILE).is_file()
 
 
-def create_run_dir(path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+def create_run_dir(
+    path: str | os.PathLike, *, overwrite: bool = False, check_only: bool = False
+) -> Path:
     """Create the run directory ``path`` (and its parents) and return it.
 
-    An existing empty directory is used as it is. A non-empty one is refused unless
-    ``overwrite``; then rnnlab's own files are removed, and only if it holds nothing else:
-    ``--overwrite`` must never delete a tree the user pointed at by mistake.
+    An existing empty directory (or one holding only its lock file) is used as it is. A
+    non-empty one is refused unless ``overwrite``; then rnnlab's own files are removed, and
+    only if it holds nothing else: ``--overwrite`` must never delete a tree the user pointed
+    at by mistake. ``check_only`` makes those checks and creates the directory but removes
+    nothing yet (the caller removes under the training lock, see
+    :func:`rnnlab.train.session.open_new_run`). The lock file itself is never removed here.
     """
     path = Path(path)
-    if path.exists() and not path.is_dir():
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
         raise CheckpointError(f"'{path}' exists and is not a directory; choose another --out")
-    if path.is_dir() and any(path.iterdir()):
-        if not overwrite:
+    if path.is_dir() and any(e.name != LOCK_FILE for e in path.iterdir()):
+        if not (overwrite or check_only):
             raise CheckpointError(
                 f"run directory '{path}' already exists; pass --resume {path} to continue it, "
                 "--overwrite to replace it, or choose another --out"
             )
-        _remove_own_files(path)
+        _remove_own_files(path, dry_run=check_only)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
+        advice = os_error_advice(e) or "choose another --out"
         raise CheckpointError(
-            f"cannot create run directory '{path}' ({e.strerror}); choose another --out"
+            f"cannot create run directory '{path}' ({e.strerror}); {advice}"
         ) from e
     return path
 
 
-def _remove_own_files(path: Path) -> None:
+def _remove_own_files(path: Path, dry_run: bool = False) -> None:
     """Remove rnnlab's files from ``path``, after checking it holds nothing else."""
     own, foreign = [], []
     for entry in sorted(path.iterdir()):
@@ -90,8 +94,12 @@ def _remove_own_files(path: Path) -> None:
             f"refusing to --overwrite '{path}': it holds files rnnlab did not write ({names}); "
             "move them away or choose another --out"
         )
+    if dry_run:
+        return
     # state.json first, so an interrupted removal never looks like a complete checkpoint.
     for entry in sorted(own, key=lambda e: e.name != STATE_FILE):
+        if entry.name == LOCK_FILE:  # held by this process: the run stays locked
+            continue
         if entry.name == PENDING_DIR:
             shutil.rmtree(entry)
         else:
@@ -127,7 +135,17 @@ class MetricsLog:
                 f"a metrics record must be a dict with an integer 'step', got {record!r:.80}"
             )
         line = json.dumps(record).encode("utf-8") + b"\n"
-        with open(self.path, "ab+") as f:  # appends go to the end whatever the position
+        self._lines()  # refuses a link, a FIFO or a device before anything is written
+        # O_NOFOLLOW: a symlink planted as metrics.jsonl must not make us write elsewhere.
+        flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(self.path, flags, 0o666)
+        except OSError as e:
+            raise CheckpointError(
+                f"{METRICS_FILE} in '{self.path.parent}' cannot be opened for appending "
+                f"({e.strerror}); it must be a plain file: remove or restore it"
+            ) from e
+        with os.fdopen(fd, "rb+") as f:  # appends go to the end whatever the position
             size = f.seek(0, os.SEEK_END)
             if size:
                 f.seek(size - 1)
@@ -153,9 +171,8 @@ class MetricsLog:
 
     def _lines(self) -> list[tuple[dict[str, Any], bytes]]:
         """(record, line with its newline) for each complete record."""
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
+        data = read_run_file(self.path.parent, METRICS_FILE, limit=MAX_METRICS_BYTES)
+        if data is None:
             return []
         records, _ = _parse(data, self.path)
         return records

@@ -5,30 +5,44 @@ Each step: pick the batch at ``(epoch, index)``, set the learning rate from the 
 state to the next batch when the task is a stream. Every ``log_every`` steps a metrics
 record is appended to ``metrics.jsonl``; every ``eval_every`` steps the validation split is
 evaluated (best weights kept, plateau schedule and early stopping fed); every
-``save_every`` steps, at the end, on Ctrl-C and on ``--max-time`` a checkpoint is saved.
+``save_every`` steps, at the end, on ``--max-time`` and on a signal (Ctrl-C, SIGTERM, SIGHUP:
+the step in flight finishes first, see :mod:`rnnlab.train.signals`) a checkpoint is saved.
 
 The position in the data is just ``(epoch, index)`` and batches are a pure function of it,
 so with the optimizer moments, the schedule, the dropout RNG and the carried state in the
 checkpoint a resumed run continues bitwise as if it had never stopped.
 
 A step whose loss or gradients are not finite is not applied: training stops, the last good
-checkpoint stays as it is, and the run reports it (:class:`Diverged`).
+checkpoint stays as it is, and the run reports it (:class:`Diverged`). Weights that became
+non-finite anyway (an infinite learning rate, say) are never saved.
 """
 
+import contextlib
 import math
 import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from rnnlab.batch import shard
 from rnnlab.checkpoint import save_checkpoint
+from rnnlab.engine import any_rank
+from rnnlab.errors import CheckpointError
 from rnnlab.train.config import TrainConfig
 from rnnlab.train.run_dir import MetricsLog
 from rnnlab.train.schedule import Schedule
+from rnnlab.train.signals import Interrupted, deferred_signals, signal_name
 
 
 class Diverged(RuntimeError):
-    """Training produced a non-finite loss; the run keeps its last good checkpoint."""
+    """Training produced a non-finite loss or weights; the run keeps its last good checkpoint.
+
+    ``saved_step`` is the step of that checkpoint, or None when none was ever saved.
+    """
+
+    def __init__(self, message: str, saved_step: int | None = None):
+        super().__init__(message)
+        self.saved_step = saved_step
 
 
 @dataclass
@@ -58,6 +72,7 @@ class Trainer:
         progress=None,
         reporter=None,
         world=(0, 1),
+        run_config: dict | None = None,
     ):
         self.engine = engine
         # Data-parallel training (torchrun): every rank takes its shard of each global batch
@@ -82,6 +97,9 @@ class Trainer:
         )
         self.carry = None  # the recurrent state carried between stream batches
         self.best_weights = None  # weights of a new best, waiting for the next save
+        self.saved_step: int | None = None  # the step of the last checkpoint on disk
+        self.run_config = run_config  # config.json's content, saved with every checkpoint
+        self.notes: list[str] = []  # one-line remarks for the user (e.g. a cross-engine resume)
 
     def planned_steps(self) -> int:
         """--steps, or --epochs × batches per epoch, whichever ends first."""
@@ -92,71 +110,114 @@ class Trainer:
             limits.append(self.config.epochs * self.batches_per_epoch)
         return min(limits) if limits else self.batches_per_epoch
 
+    def limit(self) -> str:
+        """Which limit ends the run, for the start line: the first of --steps and --epochs
+        to be reached, and --max-time, which may stop it sooner."""
+        cfg, bpe = self.config, self.batches_per_epoch
+        limits = []
+        if cfg.steps is not None:
+            limits.append((cfg.steps, f"--steps {cfg.steps}"))
+        if cfg.epochs is not None:
+            limits.append((cfg.epochs * bpe, f"--epochs {cfg.epochs}"))
+        if not limits:
+            limits.append((bpe, "one epoch"))
+        limits.sort(key=lambda limit: limit[0])
+        text = limits[0][1]
+        if len(limits) > 1:
+            text += f", before {limits[1][1]} ({limits[1][0]} steps)"
+        if cfg.max_time is not None:
+            text += f", or --max-time {cfg.max_time:g}s if that comes first"
+        return text
+
     # ------------------------------------------------------------------ the loop
     def fit(self) -> Progress:
-        p, cfg = self.progress, self.config
-        window = _Window()
-        started = time.perf_counter()
-        elapsed0 = p.elapsed
+        """Train to the planned end; SIGINT/SIGTERM/SIGHUP end it cleanly after a step.
+
+        A signal is only noted (:mod:`rnnlab.train.signals`): the step in flight finishes,
+        a checkpoint is saved, and :class:`~rnnlab.train.signals.Interrupted` is raised.
+        """
+        p = self.progress
+        self.started = time.perf_counter()
+        self.elapsed0 = p.elapsed
         if self.reporter:
             self.reporter.start(self)
         try:
-            while p.step < self.total_steps:
-                if p.index >= self.batches_per_epoch:  # a new epoch: streams restart at zero
-                    p.epoch, p.index, self.carry = p.epoch + 1, 0, None
-                batch = self.task.batch("train", p.index, cfg.batch_size, p.epoch)
-                if self.world_size > 1:
-                    from rnnlab.torch.distributed import shard
-
-                    batch = shard(batch, self.rank, self.world_size)
-                self.engine.lr = self.schedule.lr_at(p.step + 1)
-                result = self.engine.train_step(batch, self.carry)
-                if not result.updated:
-                    p.stop_reason = "diverged"
-                    raise Diverged(
-                        f"training diverged at step {p.step + 1} (loss {result.loss}, gradient "
-                        f"norm {result.grad_norm}); the update was not applied"
-                    )
-                if self.task.stateful:
-                    self.carry = self.engine.detach(result.state)
-                p.step, p.index = p.step + 1, p.index + 1
-                p.tokens += batch.num_targets
-                p.elapsed = elapsed0 + time.perf_counter() - started
-                window.add(result, _positions(batch))
-                last = p.step == self.total_steps
-                record = None
-                if p.step % cfg.log_every == 0 or last:
-                    record = self.train_record(window)
-                    window = _Window()
-                if p.step % cfg.eval_every == 0 or last:
-                    record = {**(record or self.base_record()), **self.validate()}
-                if record is not None and self.rank == 0:
-                    self.metrics.append(record)
-                    if self.reporter:
-                        self.reporter.log(record)
-                if self.reporter:
-                    self.reporter.advance(p)
-                out_of_time = cfg.max_time is not None and p.elapsed >= cfg.max_time
-                if cfg.early_stopping and p.evals_since_best >= cfg.early_stopping:
-                    p.stop_reason = (
-                        f"early stopping: no improvement in {p.evals_since_best} evaluations"
-                    )
-                elif out_of_time:
-                    p.stop_reason = f"--max-time {cfg.max_time:g}s reached"
-                if p.stop_reason or last or p.step % cfg.save_every == 0:
-                    self.save()
-                if p.stop_reason:
-                    break
-            if not p.stop_reason:
-                p.stop_reason = "finished"
-        except KeyboardInterrupt:
-            p.stop_reason = "interrupted"
-            self.save()  # between steps the state is consistent: keep the work done
-            raise
+            with deferred_signals() as signalled:
+                self._loop(signalled)
+            if p.stop_reason.startswith("interrupted"):
+                raise Interrupted(signalled.signum, p.step, self.run_dir)
         finally:
             if self.reporter:
                 self.reporter.stop(p)
         return p
+
+    def _loop(self, signalled) -> None:
+        p, cfg = self.progress, self.config
+        window = _Window()
+        if self._stop_signalled(signalled):  # it came while the run was being loaded
+            p.stop_reason = f"interrupted by {signal_name(signalled.signum)}"
+            if self.saved_step != p.step:  # a new run: make it resumable
+                self.save()
+            return
+        while p.step < self.total_steps:
+            result, batch = self._step()
+            window.add(result, _positions(batch))
+            last = p.step == self.total_steps
+            record = None
+            if p.step % cfg.log_every == 0 or last:
+                record = self.train_record(window)
+                window = _Window()
+            if p.step % cfg.eval_every == 0 or last:
+                record = {**(record or self.base_record()), **self.validate()}
+            if record is not None and self.rank == 0:
+                self.metrics.append(record)
+                if self.reporter:
+                    self.reporter.log(record)
+            if self.reporter:
+                self.reporter.advance(p)
+            if self._stop_signalled(signalled):
+                p.stop_reason = f"interrupted by {signal_name(signalled.signum)}"
+            elif cfg.early_stopping and p.evals_since_best >= cfg.early_stopping:
+                p.stop_reason = (
+                    f"early stopping: no improvement in {p.evals_since_best} evaluations"
+                )
+            elif cfg.max_time is not None and p.elapsed >= cfg.max_time:
+                p.stop_reason = f"--max-time {cfg.max_time:g}s reached"
+            if p.stop_reason or last or p.step % cfg.save_every == 0:
+                self.save()
+            if p.stop_reason:
+                return
+        p.stop_reason = "finished"
+
+    def _step(self):
+        """One optimizer step on the next batch: (StepResult, batch)."""
+        p, cfg = self.progress, self.config
+        if p.index >= self.batches_per_epoch:  # a new epoch: streams restart at zero
+            p.epoch, p.index, self.carry = p.epoch + 1, 0, None
+        batch = self.task.batch("train", p.index, cfg.batch_size, p.epoch)
+        if self.world_size > 1:
+            batch = shard(batch, self.rank, self.world_size)
+        self.engine.lr = self.schedule.lr_at(p.step + 1)
+        result = self.engine.train_step(batch, self.carry)
+        if not result.updated:
+            p.stop_reason = "diverged"
+            raise Diverged(
+                f"training diverged at step {p.step + 1} (loss {result.loss}, gradient "
+                f"norm {result.grad_norm}); the update was not applied",
+                saved_step=self.saved_step,
+            )
+        if self.task.stateful:
+            self.carry = self.engine.detach(result.state)
+        p.step, p.index = p.step + 1, p.index + 1
+        p.tokens += batch.num_targets
+        p.elapsed = self.elapsed0 + time.perf_counter() - self.started
+        return result, batch
+
+    def _stop_signalled(self, signalled) -> bool:
+        """Whether a signal asks to stop now (on any rank, under torchrun)."""
+        if self.world_size > 1:
+            return any_rank(bool(signalled))
+        return bool(signalled)
 
     # ------------------------------------------------------------------ records
     def base_record(self) -> dict:
@@ -185,7 +246,9 @@ class Trainer:
         p.last_val = val_loss
         if not math.isfinite(val_loss):
             p.stop_reason = "diverged"
-            raise Diverged(f"validation loss is {val_loss} at step {p.step}")
+            raise Diverged(
+                f"validation loss is {val_loss} at step {p.step}", saved_step=self.saved_step
+            )
         if val_loss < p.best_val:
             p.best_val, p.best_step, p.evals_since_best = val_loss, p.step, 0
             self.best_weights = self.engine.state_dict()
@@ -201,6 +264,15 @@ class Trainer:
     def save(self) -> None:
         if self.rank != 0:
             return
+        weights = self.engine.state_dict()
+        for name, value in {**weights, **(self.best_weights or {})}.items():
+            if not np.isfinite(value).all():
+                self.progress.stop_reason = "diverged"
+                raise Diverged(
+                    f"the weights became non-finite by step {self.progress.step} ('{name}'); "
+                    "they were not saved",
+                    saved_step=self.saved_step,
+                )
         tensors, meta = self.engine.optimizer_state()
         state_tensors = {f"optim.{k}": np.asarray(v) for k, v in tensors.items()}
         if self.carry is not None:
@@ -215,35 +287,91 @@ class Trainer:
         }
         save_checkpoint(
             self.run_dir,
-            model=self.engine.state_dict(),
+            model=weights,
             state_tensors=state_tensors,
             state=state,
             best=self.best_weights,
+            config=self.run_config,
         )
+        self.saved_step = self.progress.step
         self.best_weights = None  # saved; later saves keep it until a new best arrives
 
     def restore(self, checkpoint) -> None:
-        """Continue from a loaded checkpoint (weights, optimizer, schedule, RNG, carry)."""
+        """Continue from a loaded checkpoint (weights, optimizer, schedule, RNG, carry).
+
+        A checkpoint of the other engine restores everything but the dropout generators,
+        whose states are engine-specific: they start afresh from the seed, so the model and
+        the optimizer continue exactly, while dropout masks (and float rounding) differ from
+        a resume with the same engine. ``self.notes`` says so.
+        """
         state = checkpoint.state
+        where = f"the checkpoint in '{self.run_dir}'"
+        needed = ("optimizer", "rng", "schedule")
+        missing = [k for k in needed if not isinstance(state.get(k), dict)]
+        if missing:
+            raise CheckpointError(
+                f"{where} lacks its {', '.join(missing)} state (state.json); it cannot be "
+                "resumed; evaluate and generate still work"
+            )
         self.engine.load_state_dict(checkpoint.model)
         optim = {
             k.removeprefix("optim."): v
             for k, v in checkpoint.state_tensors.items()
             if k.startswith("optim.")
         }
-        self.engine.load_optimizer_state(optim, state["optimizer"])
-        self.engine.set_rng_state(state["rng"])
-        self.schedule.load_state_dict(state["schedule"])
+        with _damaged(where, "optimizer state"):
+            self.engine.load_optimizer_state(optim, state["optimizer"])
+        if set(state["rng"]) == set(self.engine.rng_state()):
+            with _damaged(where, "dropout generator state"):
+                self.engine.set_rng_state(state["rng"])
+        else:
+            self.notes.append(
+                f"{where} was written by another engine: weights and optimizer continue "
+                "exactly; dropout masks and float rounding differ from a same-engine resume"
+            )
+        with _damaged(where, "schedule state"):
+            self.schedule.load_state_dict(state["schedule"])
         fields = {f for f in Progress.__dataclass_fields__}
         self.progress = Progress(**{k: v for k, v in state.items() if k in fields})
         self.progress.stop_reason = ""
+        self.saved_step = self.progress.step
         if state.get("has_carry"):
-            parts = [
-                checkpoint.state_tensors[f"carry.{k}"]
-                for k in range(2)
-                if f"carry.{k}" in checkpoint.state_tensors
-            ]
-            self.carry = self.engine.import_state(parts)
+            self.carry = self._restore_carry(checkpoint.state_tensors, where)
+
+    def _restore_carry(self, tensors: dict, where: str):
+        """The carried recurrent state of a stream task, checked against the model."""
+        spec = self.engine.spec
+        shape = (spec.num_layers * spec.directions, self.config.batch_size, spec.hidden_size)
+        count = 2 if spec.gates == 4 else 1  # (h, c) for the LSTMs, h for the others
+        parts = [tensors[f"carry.{k}"] for k in range(2) if f"carry.{k}" in tensors]
+
+        def fits(p) -> bool:  # under torchrun each rank carries its shard of the batch
+            return p.ndim == 3 and (p.shape == shape or self.world_size > 1)
+
+        if len(parts) != count or not all(fits(p) for p in parts):
+            found = [tuple(p.shape) for p in parts]
+            raise CheckpointError(
+                f"{where} carries a recurrent state of shapes {found}, the model needs "
+                f"{count} of {shape}; restore state.safetensors or start a new run"
+            )
+        return self.engine.import_state(parts)
+
+
+@contextlib.contextmanager
+def _damaged(where: str, what: str):
+    """Values from state.json / state.safetensors that an engine cannot take: one line."""
+    try:
+        yield
+    except CheckpointError as e:
+        if where in str(e):
+            raise
+        raise CheckpointError(f"{where}: {e}") from e  # the engine's check, with the place
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, RuntimeError) as e:
+        why = " ".join(str(e).split())[:200]
+        raise CheckpointError(
+            f"{where} has a damaged {what} ({why}); restore state.json and "
+            "state.safetensors from a backup, or start a new run"
+        ) from e
 
 
 def _positions(batch) -> int:
