@@ -1,8 +1,33 @@
-"""The GRU cell against a naive reference written from torch.nn.GRU's documented equations."""
+"""The GRU cell against a naive reference written from torch.nn.GRU's documented equations,
+and its fast loop against the readable reference steps."""
 
 import numpy as np
+import pytest
 
+from rnnlab.numpy import gru
 from tests.numpy.recurrent_cases import make_layer
+from tests.numpy.reference_steps import (
+    SEQUENCE_CASES,
+    Steps,
+    assert_fast_path_equals_reference_loop,
+    assert_step_matches_finite_differences,
+)
+
+
+def _forward(x_t, state, p):
+    h_t, cache = gru.step_forward(
+        x_t, *state, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"]
+    )
+    return (h_t,), cache
+
+
+def _backward(dstate, cache):
+    g = gru.step_backward(*dstate, cache)
+    grads = {"weight_ih": g.dW_ih, "weight_hh": g.dW_hh, "bias_ih": g.db_ih, "bias_hh": g.db_hh}
+    return g.dx_t, (g.dh_prev,), grads
+
+
+GRU_STEPS = Steps(_forward, _backward)
 
 
 def naive_gru(x, h0, p):
@@ -46,3 +71,16 @@ def test_b_hn_is_scaled_by_the_reset_gate():
     y, _, _ = layer.forward(np.zeros((1, 1, 2)), np.zeros((1, 1, 3)))
     # z = σ(0) = ½, n = tanh(0 + r·5) ≈ 0, h = ½·n + ½·0 ≈ 0
     np.testing.assert_allclose(y, 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize(("B", "T", "lengths"), SEQUENCE_CASES)
+def test_fast_path_equals_a_loop_over_the_reference_steps(B, T, lengths):
+    """Outputs, h_n and ∂L/∂ of x, h0 and every tensor, to 1e-12."""
+    layer = make_layer("gru", 3, 5, seed=B + T)
+    assert_fast_path_equals_reference_loop(layer, GRU_STEPS, B, T, lengths, seed=B * T)
+
+
+@pytest.mark.parametrize("B", [1, 3])
+def test_reference_step_matches_finite_differences(B):
+    """Includes dh_{t-1} = dhw W_hh + dh ⊙ z: the direct path is added, not multiplied."""
+    assert_step_matches_finite_differences(GRU_STEPS, make_layer("gru", 3, 4), B, seed=B)

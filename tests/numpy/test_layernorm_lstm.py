@@ -1,15 +1,43 @@
 """The LayerNorm LSTM: a naive reference, finite differences, what normalisation promises
-(normalised rows, invariance to the weights' scale), and truncated BPTT."""
+(normalised rows, invariance to the weights' scale), truncated BPTT, and its fast loop
+against the readable reference steps."""
 
 import numpy as np
 import pytest
 
 from rnnlab.model import ModelSpec
+from rnnlab.numpy import layernorm_lstm
 from rnnlab.numpy.gradcheck import check_recurrent
 from rnnlab.numpy.layernorm_lstm import LayerNormLSTM, LayerNormLSTMCell
 from rnnlab.numpy.model import build_recurrent
+from tests.numpy.reference_steps import (
+    SEQUENCE_CASES,
+    Steps,
+    assert_fast_path_equals_reference_loop,
+    assert_step_matches_finite_differences,
+)
 
 EPS = LayerNormLSTMCell.eps
+LN_KEYS = ("ln_gates_weight", "ln_gates_bias", "ln_cell_weight", "ln_cell_bias")  # γ_g β_g γ_c β_c
+
+
+def _forward(x_t, state, p):
+    h_t, c_t, cache = layernorm_lstm.step_forward(
+        x_t, *state, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
+        *(p[key] for key in LN_KEYS),
+    )  # fmt: skip
+    return (h_t, c_t), cache
+
+
+def _backward(dstate, cache):
+    g = layernorm_lstm.step_backward(*dstate, cache)
+    grads = {"weight_ih": g.dW_ih, "weight_hh": g.dW_hh, "bias_ih": g.db_ih, "bias_hh": g.db_hh}
+    ln_grads = (g.dgamma_g, g.dbeta_g, g.dgamma_c, g.dbeta_c)
+    grads |= dict(zip(LN_KEYS, ln_grads, strict=True))
+    return g.dx_t, (g.dh_prev, g.dc_prev), grads
+
+
+LAYERNORM_STEPS = Steps(_forward, _backward)
 
 
 def make_layernorm(input_size, hidden_size, seed=0, **kw):
@@ -33,8 +61,8 @@ def naive_layernorm_lstm(x, h0, c0, p):
 
     h, c, hs = h0, c0, []
     for x_t in x:
-        a = p["weight_ih_l0"] @ x_t + p["bias_ih_l0"] + p["weight_hh_l0"] @ h + p["bias_hh_l0"]
-        z = ln(a, p["ln_gates_weight_l0"], p["ln_gates_bias_l0"])
+        s = p["weight_ih_l0"] @ x_t + p["bias_ih_l0"] + p["weight_hh_l0"] @ h + p["bias_hh_l0"]
+        z = ln(s, p["ln_gates_weight_l0"], p["ln_gates_bias_l0"])
         i, f, g, o = sig(z[:H]), sig(z[H : 2 * H]), np.tanh(z[2 * H : 3 * H]), sig(z[3 * H :])
         c = f * c + i * g
         h = o * np.tanh(ln(c, p["ln_cell_weight_l0"], p["ln_cell_bias_l0"]))
@@ -86,22 +114,22 @@ def test_gate_and_cell_pre_activations_are_normalised_per_row():
     cell_cache = cache.layers[0][0].cell
     gates = cell_cache.gates  # (T, B, 4H) activated i, f, g, o
 
-    def logit(s):
-        return np.log(s) - np.log1p(-s)
+    def logit(v):
+        return np.log(v) - np.log1p(-v)
 
     i, f, g, o = (gates[..., k * H : (k + 1) * H] for k in range(4))
     z = np.concatenate([logit(i), logit(f), np.arctanh(g), logit(o)], axis=-1)  # (T, B, 4H)
-    a_hat = (z - p["ln_gates_bias_l0"]) / p["ln_gates_weight_l0"]
+    s_hat = (z - p["ln_gates_bias_l0"]) / p["ln_gates_weight_l0"]
     c_hat = (np.arctanh(y / o) - p["ln_cell_bias_l0"]) / p["ln_cell_weight_l0"]  # (T, B, H)
 
     h_prev = np.concatenate([h0, y[:-1]])  # (T, B, H)
-    a = x @ p["weight_ih_l0"].T + p["bias_ih_l0"] + h_prev @ p["weight_hh_l0"].T + p["bias_hh_l0"]
+    s = x @ p["weight_ih_l0"].T + p["bias_ih_l0"] + h_prev @ p["weight_hh_l0"].T + p["bias_hh_l0"]
     c = cell_cache.c[1:]  # (T, B, H) the raw cell states
-    for normed, raw in [(a_hat, a), (c_hat, c)]:
+    for normed, raw in [(s_hat, s), (c_hat, c)]:
         np.testing.assert_allclose(normed.mean(axis=-1), 0.0, rtol=0, atol=1e-9)
         var = raw.var(axis=-1)
         np.testing.assert_allclose(normed.var(axis=-1), var / (var + EPS), rtol=1e-8)
-    np.testing.assert_allclose(a_hat, cell_cache.a_hat, rtol=0, atol=1e-9)  # what it caches
+    np.testing.assert_allclose(s_hat, cell_cache.s_hat, rtol=0, atol=1e-9)  # what it caches
     np.testing.assert_allclose(c_hat, cell_cache.c_hat, rtol=0, atol=1e-9)
 
 
@@ -160,3 +188,15 @@ def test_model_spec_builds_it():
     assert isinstance(rnn, LayerNormLSTM)
     b = rnn.params["bias_ih_l0"] + rnn.params["bias_hh_l0"]
     np.testing.assert_array_equal(b[3:6], np.full(3, spec.forget_bias, np.float32))
+
+
+@pytest.mark.parametrize(("B", "T", "lengths"), SEQUENCE_CASES)
+def test_fast_path_equals_a_loop_over_the_reference_steps(B, T, lengths):
+    """Outputs, h_n, c_n and ∂L/∂ of x, h0, c0 and every tensor, γ and β included."""
+    layer = make_layernorm(3, 5, seed=B + T)
+    assert_fast_path_equals_reference_loop(layer, LAYERNORM_STEPS, B, T, lengths, seed=B * T)
+
+
+@pytest.mark.parametrize("B", [1, 3])
+def test_reference_step_matches_finite_differences(B):
+    assert_step_matches_finite_differences(LAYERNORM_STEPS, make_layernorm(3, 4), B, seed=B)

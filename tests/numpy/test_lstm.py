@@ -1,8 +1,33 @@
-"""The LSTM cell against a naive reference: one sample, one timestep, one matrix per gate."""
+"""The LSTM cell against a naive reference (one sample, one timestep, one matrix per gate),
+and its fast loop against the readable reference steps."""
 
 import numpy as np
+import pytest
 
+from rnnlab.numpy import lstm
 from tests.numpy.recurrent_cases import make_layer
+from tests.numpy.reference_steps import (
+    SEQUENCE_CASES,
+    Steps,
+    assert_fast_path_equals_reference_loop,
+    assert_step_matches_finite_differences,
+)
+
+
+def _forward(x_t, state, p):
+    h_t, c_t, cache = lstm.step_forward(
+        x_t, *state, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"]
+    )
+    return (h_t, c_t), cache
+
+
+def _backward(dstate, cache):
+    g = lstm.step_backward(*dstate, cache)
+    grads = {"weight_ih": g.dW_ih, "weight_hh": g.dW_hh, "bias_ih": g.db_ih, "bias_hh": g.db_hh}
+    return g.dx_t, (g.dh_prev, g.dc_prev), grads
+
+
+LSTM_STEPS = Steps(_forward, _backward)
 
 
 def naive_lstm(x, h0, c0, p):
@@ -64,3 +89,15 @@ def test_forget_bias_option_sets_the_forget_slice():
     layer = LSTM(3, 4, init="xavier", forget_bias=1.0, seed=0)
     b_ih, b_hh = layer.params["bias_ih_l0"], layer.params["bias_hh_l0"]
     np.testing.assert_array_equal(b_ih[4:8] + b_hh[4:8], np.ones(4, np.float32))
+
+
+@pytest.mark.parametrize(("B", "T", "lengths"), SEQUENCE_CASES)
+def test_fast_path_equals_a_loop_over_the_reference_steps(B, T, lengths):
+    """Outputs, h_n, c_n and ∂L/∂ of x, h0, c0 and every tensor, to 1e-12."""
+    layer = make_layer("lstm", 3, 5, seed=B + T)
+    assert_fast_path_equals_reference_loop(layer, LSTM_STEPS, B, T, lengths, seed=B * T)
+
+
+@pytest.mark.parametrize("B", [1, 3])
+def test_reference_step_matches_finite_differences(B):
+    assert_step_matches_finite_differences(LSTM_STEPS, make_layer("lstm", 3, 4), B, seed=B)

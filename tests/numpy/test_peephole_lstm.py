@@ -1,14 +1,41 @@
-"""The peephole LSTM: a naive reference, finite differences, the plain LSTM it contains, and
-truncated BPTT."""
+"""The peephole LSTM: a naive reference, finite differences, the plain LSTM it contains,
+truncated BPTT, and its fast loop against the readable reference steps."""
 
 import numpy as np
 import pytest
 
 from rnnlab.model import ModelSpec
+from rnnlab.numpy import peephole_lstm
 from rnnlab.numpy.gradcheck import check_recurrent
 from rnnlab.numpy.lstm import LSTM
 from rnnlab.numpy.model import build_recurrent
 from rnnlab.numpy.peephole_lstm import PeepholeLSTM
+from tests.numpy.reference_steps import (
+    SEQUENCE_CASES,
+    Steps,
+    assert_fast_path_equals_reference_loop,
+    assert_step_matches_finite_differences,
+)
+
+PEEPHOLES = ("weight_peephole_i", "weight_peephole_f", "weight_peephole_o")
+
+
+def _forward(x_t, state, p):
+    h_t, c_t, cache = peephole_lstm.step_forward(
+        x_t, *state, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
+        *(p[key] for key in PEEPHOLES),
+    )  # fmt: skip
+    return (h_t, c_t), cache
+
+
+def _backward(dstate, cache):
+    g = peephole_lstm.step_backward(*dstate, cache)
+    grads = {"weight_ih": g.dW_ih, "weight_hh": g.dW_hh, "bias_ih": g.db_ih, "bias_hh": g.db_hh}
+    grads |= dict(zip(PEEPHOLES, (g.dp_i, g.dp_f, g.dp_o), strict=True))
+    return g.dx_t, (g.dh_prev, g.dc_prev), grads
+
+
+PEEPHOLE_STEPS = Steps(_forward, _backward)
 
 
 def make_peephole(input_size, hidden_size, seed=0, **kw):
@@ -151,3 +178,15 @@ def test_model_spec_builds_it_with_the_forget_bias():
     assert isinstance(rnn, PeepholeLSTM)
     b = rnn.params["bias_ih_l0"] + rnn.params["bias_hh_l0"]
     np.testing.assert_array_equal(b[3:6], np.full(3, spec.forget_bias, np.float32))
+
+
+@pytest.mark.parametrize(("B", "T", "lengths"), SEQUENCE_CASES)
+def test_fast_path_equals_a_loop_over_the_reference_steps(B, T, lengths):
+    """Outputs, h_n, c_n and ∂L/∂ of x, h0, c0 and every tensor, peepholes included."""
+    layer = make_peephole(3, 5, seed=B + T)
+    assert_fast_path_equals_reference_loop(layer, PEEPHOLE_STEPS, B, T, lengths, seed=B * T)
+
+
+@pytest.mark.parametrize("B", [1, 3])
+def test_reference_step_matches_finite_differences(B):
+    assert_step_matches_finite_differences(PEEPHOLE_STEPS, make_peephole(3, 4), B, seed=B)

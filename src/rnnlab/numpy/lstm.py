@@ -1,34 +1,118 @@
-"""LSTM: forward and backward through time, side by side.
+"""LSTM: one readable step forward and backward, then the same computation made fast.
 
-Recurrence for one direction of one layer (gate order i, f, g, o, as torch.nn.LSTM)::
+One step of one direction of one layer, for a batch of rows (gate order i, f, g, o, as
+torch.nn.LSTM and ``rnnlab.cells.CELLS["lstm"].gates``)::
 
-    z_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh          # (B, 4H) pre-activations
-    i_t = σ(z_t[0:H])      input gate
-    f_t = σ(z_t[H:2H])     forget gate
-    g_t = tanh(z_t[2H:3H]) candidate cell
-    o_t = σ(z_t[3H:4H])    output gate
-    c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
-    h_t = o_t ⊙ tanh(c_t)
+    z   = x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh      # (B, 4H) pre-activations
+    i   = σ(z_i)       input gate          z_i = z[:, 0:H]
+    f   = σ(z_f)       forget gate         z_f = z[:, H:2H]
+    g   = tanh(z_g)    candidate cell      z_g = z[:, 2H:3H]
+    o   = σ(z_o)       output gate         z_o = z[:, 3H:4H]
+    c_t = f ⊙ c_{t-1} + i ⊙ g
+    h_t = o ⊙ tanh(c_t)
 
-Backward, for dh = ∂L/∂h_t and dc = ∂L/∂c_t (both arriving from above and from step t+1)::
+Backward, given dh_t = ∂L/∂h_t (all of it: from the layer above and from step t+1) and
+dc_t = ∂L/∂c_t through step t+1; σ' = a(1 - a) and tanh' = 1 - a² of the activation a::
 
-    do  = dh ⊙ tanh(c_t)
-    dc += dh ⊙ o_t ⊙ (1 - tanh²(c_t))
-    di  = dc ⊙ g_t,   dg = dc ⊙ i_t,   df = dc ⊙ c_{t-1},   dc_{t-1} = dc ⊙ f_t
-    dz  = [di·i(1-i), df·f(1-f), dg·(1-g²), do·o(1-o)]
-    dh_{t-1} = dz W_hh
+    do       = dh_t ⊙ tanh(c_t)
+    dc       = dc_t + dh_t ⊙ o ⊙ (1 - tanh²(c_t))     all of ∂L/∂c_t: c_t also reaches h_t
+    di       = dc ⊙ g,   df = dc ⊙ c_{t-1},   dg = dc ⊙ i
+    dc_{t-1} = dc ⊙ f
+    dz       = [di ⊙ i(1-i),  df ⊙ f(1-f),  dg ⊙ (1-g²),  do ⊙ o(1-o)]      # (B, 4H)
+    dx_t     = dz W_ih,   dh_{t-1} = dz W_hh
+    dW_ih    = dzᵀ x_t,   dW_hh = dzᵀ h_{t-1},   db_ih = db_hh = Σ_rows dz
 
-``W_ih x_t + b_ih`` for all t is one GEMM done by the stack before the loop, and the weight
-gradients ``dW_ih = Σ_t dzᵀ x_t``, ``dW_hh = Σ_t dzᵀ h_{t-1}`` are one GEMM each after it;
-this file holds only what is LSTM-specific: the loop over time.
+:func:`step_forward` and :func:`step_backward` are these lines, one for one. The stack runs
+:class:`LSTMCell` instead: the loop over time, equal to calling the two steps T times (a
+test proves it to 1e-12), with the GEMMs over x and the weight gradients taken out of the
+loop and done once for all steps.
 """
 
 from typing import NamedTuple
 
 import numpy as np
 
-from rnnlab.numpy.activations import sigmoid_grad, tanh_grad
+from rnnlab.cells import CELLS
+from rnnlab.numpy.activations import sigmoid, sigmoid_grad, tanh, tanh_grad
 from rnnlab.numpy.stack import BACKWARD_BLOCK_ELEMENTS, RecurrentStack
+
+KIND = CELLS["lstm"]  # gates i, f, g, o; states h, c
+
+
+class LSTMStepCache(NamedTuple):
+    """What :func:`step_backward` reads: one step's inputs, activations and weights."""
+
+    x_t: np.ndarray  # (B, I)
+    h_prev: np.ndarray  # (B, H) h_{t-1}
+    c_prev: np.ndarray  # (B, H) c_{t-1}
+    i: np.ndarray  # (B, H) the four activated gates
+    f: np.ndarray
+    g: np.ndarray
+    o: np.ndarray
+    tanh_c: np.ndarray  # (B, H) tanh(c_t)
+    W_ih: np.ndarray  # (4H, I)
+    W_hh: np.ndarray  # (4H, H)
+
+
+class LSTMStepGrads(NamedTuple):
+    """∂L/∂ of everything :func:`step_forward` read."""
+
+    dx_t: np.ndarray  # (B, I)
+    dh_prev: np.ndarray  # (B, H)
+    dc_prev: np.ndarray  # (B, H)
+    dW_ih: np.ndarray  # (4H, I)
+    dW_hh: np.ndarray  # (4H, H)
+    db_ih: np.ndarray  # (4H,)
+    db_hh: np.ndarray  # (4H,)
+
+
+def step_forward(x_t, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
+    """One LSTM step: the module docstring's forward equations.
+
+    Args:
+        x_t: (B, I) the input at step t.
+        h_prev, c_prev: (B, H) the state h_{t-1}, c_{t-1}.
+        W_ih (4H, I), W_hh (4H, H), b_ih (4H,), b_hh (4H,): torch.nn's tensors.
+
+    Returns:
+        h_t, c_t, each (B, H), and the :class:`LSTMStepCache` for :func:`step_backward`.
+    """
+    z = x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh  # (B, 4H)
+    z_i, z_f, z_g, z_o = np.split(z, 4, axis=1)  # (B, H) each
+    i, f, g, o = sigmoid(z_i), sigmoid(z_f), tanh(z_g), sigmoid(z_o)
+    c_t = f * c_prev + i * g  # (B, H)
+    tanh_c = tanh(c_t)  # (B, H)
+    h_t = o * tanh_c  # (B, H)
+    cache = LSTMStepCache(x_t, h_prev, c_prev, i, f, g, o, tanh_c, W_ih, W_hh)
+    return h_t, c_t, cache
+
+
+def step_backward(dh_t, dc_t, cache: LSTMStepCache) -> LSTMStepGrads:
+    """One LSTM step backward: the module docstring's backward equations.
+
+    Args:
+        dh_t: (B, H) ∂L/∂h_t, from the layer above and from step t+1 together.
+        dc_t: (B, H) ∂L/∂c_t through step t+1 (zero after the last step, or ∂L/∂c_T).
+        cache: what :func:`step_forward` returned.
+    """
+    i, f, g, o, tanh_c = cache.i, cache.f, cache.g, cache.o, cache.tanh_c
+    do = dh_t * tanh_c  # (B, H)
+    dc = dc_t + dh_t * o * tanh_grad(tanh_c)  # (B, H) all of ∂L/∂c_t
+    di, df, dg = dc * g, dc * cache.c_prev, dc * i  # (B, H) each
+    dc_prev = dc * f  # (B, H)
+    dz = np.concatenate(
+        [di * sigmoid_grad(i), df * sigmoid_grad(f), dg * tanh_grad(g), do * sigmoid_grad(o)],
+        axis=1,
+    )  # (B, 4H)
+    return LSTMStepGrads(
+        dx_t=dz @ cache.W_ih,  # (B, I)
+        dh_prev=dz @ cache.W_hh,  # (B, H)
+        dc_prev=dc_prev,
+        dW_ih=dz.T @ cache.x_t,  # (4H, I)
+        dW_hh=dz.T @ cache.h_prev,  # (4H, H)
+        db_ih=dz.sum(axis=0),  # (4H,)
+        db_hh=dz.sum(axis=0),
+    )
 
 
 class LSTMCache(NamedTuple):
@@ -42,20 +126,40 @@ class LSTMCache(NamedTuple):
 class LSTMCell:
     """One direction of one LSTM layer over a whole sequence; state is ``(h, c)``.
 
-    Speed (the loop runs T times, so every ufunc call in it counts, most of all for small
-    batches where each call costs more than its arithmetic):
+    The math is in ``step_forward``/``step_backward`` above; this loop is the same
+    computation made fast. The stack has done ``xw = x W_ihᵀ + b_ih`` for all steps in one
+    GEMM and turns the returned dz into dW_ih, dW_hh and the bias gradients in one GEMM each,
+    so only the recurrence is left here. It runs T times, and at small batches each ufunc
+    call costs more than its arithmetic, so:
 
-    * all four gates take **one** exp over (B, 4H): σ(z) = 1/(1 + e^-z) and
-      tanh(z) = 2σ(2z) - 1, with the pre-activation's scaling by -1 or -2 (exact in floating
-      point) folded into a scaled copy of W_hh and into xw once, before the loop;
-    * b_hh is added to xw for all steps at once;
-    * the backward pass precomputes, for blocks of steps at once, every factor that does not
-      depend on the incoming gradient (σ' and tanh' products), leaving six ufunc calls and one
-      GEMM per step; buffers are reused with ``out=``.
+    * **One exp for all four gates.** σ(z) = 1/(1 + e^-z) on i, f, o and
+      tanh(z) = 2σ(2z) - 1 on g, so the step is e^(scale ⊙ z) with scale = -1 (i, f, o) or
+      -2 (g). The scaling is exact in floating point and folded in once, before the loop:
+      into a pre-scaled copy ``W_scaled`` = W_hhᵀ ⊙ scale and into (xw + b_hh) ⊙ scale.
+      A step is then one GEMM, +, exp, +1, 1/·, and two operations turning σ(2z) into g.
+      (NumPy's exp is about twice as fast as its tanh.) Equal to σ and tanh of
+      :mod:`~rnnlab.numpy.activations` up to rounding.
+    * **b_hh joins xw** for all steps at once.
+    * **Per-step views** are made in one pass by iterating the arrays (slicing inside the
+      loop costs, at small sizes, as much as the arithmetic); buffers are reused with ``out=``.
+    * **Backward: the factors of dz that do not depend on the incoming gradient**
+      (products of cached activations and their derivatives) are computed for a block of
+      steps at once, few calls for many elements. Each is named for what it multiplies
+      (· on the right is the factor on its left)::
+
+          dc_per_dh     = o tanh'(c_t)                              dc += dh ⊙ ·
+          dz_ifg_per_dc = [g σ'(i), c_{t-1} σ'(f), i tanh'(g)]      [dz_i, dz_f, dz_g] = dc ⊙ ·
+          dz_o_per_dh   = tanh(c_t) σ'(o)                           dz_o = dh ⊙ ·
+
+      leaving six ufunc calls and one GEMM per step. Blocks hold about
+      ``BACKWARD_BLOCK_ELEMENTS`` numbers so they stay in cache (one step for large B·H,
+      the whole sequence for tiny ones).
+    * **Padding** (``mask`` 0): the state is copied through, and the three factors are zeroed
+      there, so no gradient enters a padded step and dh, dc pass it unchanged.
     """
 
-    gates = 4
-    state_names = ("h", "c")
+    gates = KIND.num_gates
+    state_names = KIND.states
 
     def forward(self, xw, state0, W_hh, b_hh, mask=None):
         """Run the recurrence.
@@ -77,11 +181,7 @@ class LSTMCell:
         c = np.empty((T + 1, B, H), dtype=dtype)
         tanh_c = np.empty((T, B, H), dtype=dtype)
         h[0], c[0] = h0, c0
-        # σ(z) = 1 / (1 + e^-z) for i, f, o and tanh(z) = 2σ(2z) - 1 for g: one exp over all
-        # four gates (NumPy's exp is about twice as fast as its tanh). The pre-activation is
-        # multiplied by -1 (i, f, o) or -2 (g) — exact in floating point — once, in a scaled
-        # copy of W_hh and in xw + b_hh, so a step only adds the two and exponentiates.
-        scale = np.full(G, -1.0, dtype=dtype)
+        scale = np.full(G, -1.0, dtype=dtype)  # one exp for all gates: see the class docstring
         scale[2 * H : 3 * H] = -2.0
         W_scaled = W_hh.T * scale  # (H, 4H)
         gates = np.add(xw, b_hh, dtype=dtype)  # (T, B, 4H), becomes the activated gates
@@ -89,8 +189,6 @@ class LSTMCell:
         hw = np.empty((B, G), dtype=dtype)  # h_{t-1} W_hhᵀ, scaled
         ig = np.empty((B, H), dtype=dtype)  # i ⊙ g
         padding = None if mask is None else mask <= 0  # (T, B, 1) True where padded
-        # Per-step views, made in one pass by iterating the arrays (cheaper than slicing
-        # inside the loop, which at small sizes costs as much as the arithmetic).
         i_all, f_all, g_all, o_all = (gates[:, :, k * H : (k + 1) * H] for k in range(4))
         steps = zip(
             gates, i_all, f_all, g_all, o_all, h[:-1], h[1:], c[:-1], c[1:], tanh_c, strict=True
@@ -126,7 +224,7 @@ class LSTMCell:
 
         Returns:
             ``dxw`` (T, B, 4H) ∂L/∂(x_t W_ihᵀ + b_ih), ``dhw`` ∂L/∂(h_{t-1} W_hhᵀ + b_hh)
-            (the same array for the LSTM), and ``(dh0, dc0)``.
+            (both are dz: the same array), and ``(dh0, dc0)``.
         """
         T, B, H = dhs.shape
         dtype = dhs.dtype
@@ -142,18 +240,12 @@ class LSTMCell:
         real = padding = None
         if cache.mask is not None:  # padded steps: no gate gradient, the state passes through
             real, padding = cache.mask > 0, cache.mask <= 0  # (T, B, 1)
-        # The factors of the gate gradients that do not depend on the incoming gradient are
-        # computed for a block of steps at once (few calls), blocks small enough to stay in
-        # cache (one step per block for large B·H, the whole sequence for tiny ones):
-        #   dc  += dh ⊙ [o (1 - tanh²c)]                                      → by_dh_c
-        #   dẑ_i = dc ⊙ [g σ'(i)],  dẑ_f = dc ⊙ [c_{t-1} σ'(f)],  dẑ_g = dc ⊙ [i tanh'(g)]
-        #   dẑ_o = dh ⊙ [tanh(c) σ'(o)]                                        → by_dh_o
         block = max(1, BACKWARD_BLOCK_ELEMENTS // (B * H))
         for stop in range(T, 0, -block):
             steps = slice(max(0, stop - block), stop)
             tc, c_prev = cache.tanh_c[steps], cache.c[:-1][steps]
-            by_dh_c = o[steps] * tanh_grad(tc)  # (K, B, H)
-            by_dc = np.stack(
+            dc_per_dh = o[steps] * tanh_grad(tc)  # (K, B, H)
+            dz_ifg_per_dc = np.stack(
                 [
                     g[steps] * sigmoid_grad(i[steps]),
                     c_prev * sigmoid_grad(f[steps]),
@@ -161,22 +253,24 @@ class LSTMCell:
                 ],
                 axis=2,
             )  # (K, B, 3, H)
-            by_dh_o = tc * sigmoid_grad(o[steps])  # (K, B, H)
+            dz_o_per_dh = tc * sigmoid_grad(o[steps])  # (K, B, H)
             if real is not None:
-                by_dh_c *= real[steps]
-                by_dc *= real[steps, :, :, None]
-                by_dh_o *= real[steps]
+                dc_per_dh *= real[steps]
+                dz_ifg_per_dc *= real[steps, :, :, None]
+                dz_o_per_dh *= real[steps]
             block_steps = zip(
-                dhs[steps], by_dh_c, by_dc, by_dh_o, dz4[steps, :, :3], dz4[steps, :, 3],
-                dz[steps], f[steps], strict=True,
+                dhs[steps], dc_per_dh, dz_ifg_per_dc, dz_o_per_dh, dz4[steps, :, :3],
+                dz4[steps, :, 3], dz[steps], f[steps], strict=True,
             )  # fmt: skip
             for k, per_step in reversed(list(enumerate(block_steps))):
-                dhs_t, by_dh_c_t, by_dc_t, by_dh_o_t, dz_ifg_t, dz_o_t, dz_t, f_t = per_step
+                dhs_t, dc_per_dh_t, dz_ifg_per_dc_t, dz_o_per_dh_t, dz_ifg_t, dz_o_t, dz_t, f_t = (
+                    per_step
+                )
                 np.add(dhs_t, dh_next, out=dh)
-                np.multiply(dh, by_dh_c_t, out=tmp)
+                np.multiply(dh, dc_per_dh_t, out=tmp)
                 dc += tmp  # ∂L/∂c_t: from step t+1, plus through h_t
-                np.multiply(dc_col, by_dc_t, out=dz_ifg_t)  # dẑ_i, dẑ_f, dẑ_g
-                np.multiply(dh, by_dh_o_t, out=dz_o_t)  # dẑ_o
+                np.multiply(dc_col, dz_ifg_per_dc_t, out=dz_ifg_t)  # dz_i, dz_f, dz_g
+                np.multiply(dh, dz_o_per_dh_t, out=dz_o_t)  # dz_o
                 np.dot(dz_t, W_hh, out=dh_next)  # ∂L/∂h_{t-1}
                 if padding is None:
                     dc *= f_t  # ∂L/∂c_{t-1}, in place
