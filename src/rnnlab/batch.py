@@ -25,3 +25,24 @@ class Batch(NamedTuple):
     def num_targets(self) -> int:
         """How many positions count in the loss."""
         return int(self.mask.sum())
+
+
+def shard(batch: Batch, rank: int, world_size: int) -> Batch:
+    """Rank ``rank``'s part of a global time-major batch: a contiguous slice along B.
+
+    B need not divide evenly (the first B mod world shards get one sequence more), but every
+    rank needs at least one sequence.
+    """
+    B = batch.mask.shape[1]
+    if not 0 <= rank < world_size:
+        raise ValueError(f"shard expected 0 <= rank < world_size, got {rank} and {world_size}")
+    if B < world_size:
+        raise ValueError(f"cannot split a batch of {B} sequences over {world_size} processes")
+    bounds = np.linspace(0, B, world_size + 1).round().astype(int)  # roughly equal cuts
+    part = slice(int(bounds[rank]), int(bounds[rank + 1]))
+    return Batch(
+        inputs=batch.inputs[:, part],
+        targets=batch.targets[:, part],
+        mask=batch.mask[:, part],
+        lengths=None if batch.lengths is None else batch.lengths[part],
+    )

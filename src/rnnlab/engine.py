@@ -1,17 +1,12 @@
-"""The small interface between the trainer and an engine, and how to pick one.
+"""The contract between the trainer and an engine, and how to pick one.
 
 An engine owns a model built from a :class:`~rnnlab.model.ModelSpec` and its optimizer.
-The trainer, checkpoints, generation and evaluation talk to it only through:
-
-* ``train_step(batch, state) -> StepResult`` — forward, loss, backward, clipping, update;
-* ``evaluate(batch, state) -> EvalResult`` — forward and loss, no update, no dropout;
-* ``forward(inputs, state) -> (outputs as np.ndarray, state)`` — for generation;
-* ``state_dict()`` / ``load_state_dict()`` — weights as plain NumPy arrays (torch names);
-* ``optimizer_state()`` / ``load_optimizer_state()`` and ``rng_state()`` / ``set_rng_state()``
-  — everything else a resumed run needs to continue bitwise;
-* ``lr`` (settable, for schedules), ``detach(state)`` (cut the graph between TBPTT chunks),
-  ``export_state(state) -> [np.ndarray]`` / ``import_state(arrays)`` (a carried state in a
-  checkpoint, [h] or [h, c]).
+The trainer, checkpoints, generation, evaluation and the diagnostics talk to it only
+through :class:`Engine` (a ``typing.Protocol``, so the NumPy and torch engines implement it
+without a common base class): training and evaluation steps, inference, weights and every
+other piece of resumable state as plain NumPy arrays and JSON, and a :class:`Probe` of
+what happens inside (states, gates, the total ∂L/∂h_t) — so no code outside an engine
+re-implements its forward pass.
 
 Optionally ``stepper()`` returns an object whose ``step(inputs, state) -> (logits, state)``
 runs one time step fast (the NumPy engine's :class:`~rnnlab.numpy.inference.Stepper`), or
@@ -21,8 +16,14 @@ States are engine-native objects the trainer only passes back in. ``rnnlab.numpy
 NumPy alone; the torch engine is imported only when asked for.
 """
 
-from typing import Any, NamedTuple
+import os
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
+import numpy as np
+
+from rnnlab.batch import Batch
+from rnnlab.errors import InputError
 from rnnlab.model import ModelSpec
 
 ENGINES = ("numpy", "torch")
@@ -42,6 +43,51 @@ class EvalResult(NamedTuple):
     state: Any
 
 
+@runtime_checkable
+class Engine(Protocol):
+    """What every engine provides (the NumPy and torch engines; a test engine may too)."""
+
+    name: str  # "numpy" or "torch"
+    spec: ModelSpec
+    lr: float  # settable: the trainer's schedule sets it before each step
+
+    def train_step(self, batch: Batch, state: Any = None) -> StepResult:
+        """Forward, loss, backward, clipping and the update; no update if not finite."""
+
+    def evaluate(self, batch: Batch, state: Any = None) -> EvalResult:
+        """Forward and loss; no update, no dropout."""
+
+    def forward(self, inputs: np.ndarray, state: Any = None) -> tuple[np.ndarray, Any]:
+        """Inference: (T, B) ids or (T, B, I) features → outputs (T, B, O) and final state."""
+
+    def probe(self, batch: Batch) -> "Probe":
+        """States, gates, cells and the total ∂L/∂h_t of one batch (float64)."""
+
+    def detach(self, state: Any) -> Any:
+        """Cut the graph between truncated-BPTT chunks."""
+
+    def export_state(self, state: Any) -> list[np.ndarray]:
+        """A carried state as arrays for a checkpoint: [h] or [h, c]."""
+
+    def import_state(self, parts: list[np.ndarray]) -> Any:
+        """The inverse of :meth:`export_state`."""
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """The weights, torch.nn's names (see DESIGN's parameter contract)."""
+
+    def load_state_dict(self, state_dict: dict[str, np.ndarray]) -> None: ...
+
+    def optimizer_state(self) -> tuple[dict[str, np.ndarray], dict]:
+        """(tensors, JSON-able meta); the same format in both engines."""
+
+    def load_optimizer_state(self, tensors: dict[str, np.ndarray], meta: dict) -> None: ...
+
+    def rng_state(self) -> dict:
+        """The dropout generators' states, JSON-able (engine-specific keys)."""
+
+    def set_rng_state(self, state: dict) -> None: ...
+
+
 def build_engine(spec: ModelSpec, engine: str = "numpy", **options):
     """An engine for ``spec``: ``numpy``, or ``torch`` (needs PyTorch installed).
 
@@ -56,11 +102,82 @@ def build_engine(spec: ModelSpec, engine: str = "numpy", **options):
         try:
             from rnnlab.torch.engine import TorchEngine
         except ImportError as exc:  # torch missing: an input problem the user can fix
-            from rnnlab.errors import InputError
-
             raise InputError(
                 f"--engine torch needs PyTorch ({exc}); install it with "
                 "`pip install torch==2.13.0` or use --engine numpy"
             ) from exc
         return TorchEngine(spec, **options)
     raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+
+
+def initial_weights(spec: ModelSpec, seed: int | None) -> dict[str, np.ndarray]:
+    """A model's initial weights for ``seed``: the NumPy model's initialisation, the one
+    definition of the init schemes that both engines use (so a seed means the same
+    weights in either)."""
+    from rnnlab.numpy.model import Model
+
+    return Model(spec, seed=seed).state_dict()
+
+
+# --------------------------------------------------------------------------- torchrun
+def distributed_world(engine: str) -> tuple[int, int]:
+    """(rank, world size): > 1 processes when torchrun launched us and the engine is torch.
+
+    Joins torchrun's process group (:mod:`rnnlab.torch.distributed`); (0, 1) otherwise.
+    """
+    if engine != "torch" or int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return 0, 1
+    from rnnlab.torch.distributed import init_from_env
+
+    return init_from_env()
+
+
+def any_rank(flag: bool) -> bool:
+    """Whether ``flag`` is true on any rank of the process group (torchrun)."""
+    from rnnlab.torch.distributed import any_rank as reduce_any
+
+    return reduce_any(flag)
+
+
+# --------------------------------------------------------------------------- probes
+@dataclass(frozen=True)
+class Probe:
+    """One batch seen from inside a model. t = 1..T is stored at index t - 1.
+
+    Attributes:
+        hidden_grads: (T, L, B, H) the total ∂L/∂h_t of the batch's mean loss, per layer.
+        hidden: layer -> (T, B, H) the hidden states h_t.
+        gates: layer -> (T, B, G·H) activated gates (LSTM i, f, g, o; GRU r, z, n);
+            empty for the vanilla RNN.
+        cells: layer -> (T, B, H) the cell states c_t (LSTM variants only).
+        loss: the batch's mean loss, as the engines compute it.
+        valid: (T, B) bool, False on the padding steps of a padded batch.
+        cell: the model's cell name ("lstm", "gru", "rnn", ...).
+    """
+
+    hidden_grads: np.ndarray
+    hidden: dict[int, np.ndarray]
+    gates: dict[int, np.ndarray]
+    cells: dict[int, np.ndarray]
+    loss: float
+    valid: np.ndarray
+    cell: str
+
+
+def check_probe_input(spec: ModelSpec, batch: Batch) -> None:
+    """InputError for what a probe cannot analyse: bidirectional models, empty losses."""
+    if spec.bidirectional:
+        raise InputError(
+            "gradient flow through time needs a unidirectional model; this one is "
+            "bidirectional, and its two directions run through time in opposite orders"
+        )
+    if not np.asarray(batch.mask).any():
+        raise InputError("the batch has no position that counts in the loss: nothing to probe")
+
+
+def valid_steps(batch: Batch) -> np.ndarray:
+    """(T, B) bool: True on each sequence's real steps (all of them without ``lengths``)."""
+    T, B = np.asarray(batch.mask).shape
+    if batch.lengths is None:
+        return np.ones((T, B), dtype=bool)
+    return np.arange(T)[:, None] < np.asarray(batch.lengths)[None, :]  # (T, B)

@@ -12,20 +12,16 @@ one engine loads into the other.
 
 from dataclasses import MISSING, asdict, dataclass, fields
 
+from rnnlab.cells import CELLS as CELL_KINDS
+from rnnlab.cells import parameter_name
+from rnnlab.config import check_fields
 from rnnlab.errors import InputError
 
-CELLS = ("lstm", "gru", "rnn", "peephole_lstm", "layernorm_lstm")
-GATES = {"lstm": 4, "gru": 3, "rnn": 1, "peephole_lstm": 4, "layernorm_lstm": 4}
-# Tensors a cell has beyond torch.nn's four per layer and direction: name -> size in units
-# of H. Named ``{name}_l{k}{_reverse}``; both engines' cells declare the same (tested).
+# Derived from the one registry of cells (rnnlab.cells), kept here for the spec's readers.
+CELLS = tuple(CELL_KINDS)
+GATES = {name: kind.num_gates for name, kind in CELL_KINDS.items()}
 EXTRA_TENSORS = {
-    "peephole_lstm": {"weight_peephole_i": 1, "weight_peephole_f": 1, "weight_peephole_o": 1},
-    "layernorm_lstm": {
-        "ln_gates_weight": 4,
-        "ln_gates_bias": 4,
-        "ln_cell_weight": 1,
-        "ln_cell_bias": 1,
-    },
+    name: kind.extra_tensors for name, kind in CELL_KINDS.items() if kind.extra_tensors
 }
 INPUT_KINDS = ("onehot", "embedding", "dense")
 LOSSES = ("cross_entropy", "mse")
@@ -74,9 +70,10 @@ class ModelSpec:
     dtype: str = "float32"
 
     def __post_init__(self):
-        for name in ("input_size", "output_size", "hidden_size", "num_layers"):
+        check_fields(self, lambda name: f"model {name}")  # types first: then ranges compare
+        for name in ("input_size", "output_size", "hidden_size", "num_layers", "embedding_dim"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if value is not None and value < 1:
                 raise InputError(f"model {name} must be a positive integer, got {value!r}")
         for name, allowed in [
             ("cell", CELLS),
@@ -90,7 +87,7 @@ class ModelSpec:
                 raise InputError(
                     f"model {name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}"
                 )
-        if not (isinstance(self.dropout, (int, float)) and 0.0 <= self.dropout < 1.0):
+        if not 0.0 <= self.dropout < 1.0:
             raise InputError(f"model dropout must be in [0, 1), got {self.dropout!r}")
         if self.embedding_dim is not None and self.input_kind != "embedding":
             raise InputError("model embedding_dim is only meaningful with input_kind 'embedding'")
@@ -133,13 +130,13 @@ class ModelSpec:
         G, H = self.gates * self.hidden_size, self.hidden_size
         for layer in range(self.num_layers):
             width = self.rnn_input_size if layer == 0 else H * self.directions
-            for sfx in ("", "_reverse")[: self.directions]:
-                shapes[f"rnn.weight_ih_l{layer}{sfx}"] = (G, width)
-                shapes[f"rnn.weight_hh_l{layer}{sfx}"] = (G, H)
-                shapes[f"rnn.bias_ih_l{layer}{sfx}"] = (G,)
-                shapes[f"rnn.bias_hh_l{layer}{sfx}"] = (G,)
-                for name, units in EXTRA_TENSORS.get(self.cell, {}).items():
-                    shapes[f"rnn.{name}_l{layer}{sfx}"] = (units * H,)
+            for d in range(self.directions):
+                shapes[f"rnn.{parameter_name('weight_ih', layer, d)}"] = (G, width)
+                shapes[f"rnn.{parameter_name('weight_hh', layer, d)}"] = (G, H)
+                shapes[f"rnn.{parameter_name('bias_ih', layer, d)}"] = (G,)
+                shapes[f"rnn.{parameter_name('bias_hh', layer, d)}"] = (G,)
+                for name, units in CELL_KINDS[self.cell].extra_tensors.items():
+                    shapes[f"rnn.{parameter_name(name, layer, d)}"] = (units * H,)
         if not self.tie_weights:
             shapes["head.weight"] = (self.output_size, H * self.directions)
         shapes["head.bias"] = (self.output_size,)
@@ -164,6 +161,9 @@ class ModelSpec:
         unknown = sorted(set(d) - known)
         if unknown:
             raise InputError(f"unknown model setting(s) {unknown}; known: {sorted(known)}")
+        missing = [f.name for f in fields(cls) if f.default is MISSING and f.name not in d]
+        if missing:
+            raise InputError(f"the model settings lack {', '.join(missing)}")
         return cls(**d)
 
     def __repr__(self) -> str:

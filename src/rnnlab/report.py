@@ -3,10 +3,18 @@
 from rich.console import Console
 from rich.table import Table
 
+# Wide enough that no table cell is ever cut to fit: a log or a pipe has no width to fit.
+UNBOUNDED_WIDTH = 1000
+
 
 def console() -> Console:
-    # Rich strips colour and control codes when stdout is not a terminal (CI, pipes, logs).
-    return Console(highlight=False, soft_wrap=False)
+    """Rich's console for stdout. When stdout is not a terminal (CI, pipes, logs) Rich
+    strips colour and control codes, and tables take their natural width instead of being
+    truncated to 80 columns (``peephol…``)."""
+    out = Console(highlight=False, soft_wrap=False)
+    if not out.is_terminal:
+        out.width = UNBOUNDED_WIDTH
+    return out
 
 
 def print_gradcheck_table(rows, bound: float, verbose: bool = False) -> None:

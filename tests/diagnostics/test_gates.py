@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from rnnlab.diagnostics.gates import cell_trace, gate_statistics, split_gates
-from rnnlab.diagnostics.probe import probe_numpy
 from rnnlab.model import ModelSpec
 from rnnlab.numpy.model import Model
+from rnnlab.numpy.probe import probe_numpy
 from rnnlab.tasks import build_task
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from rnnlab.diagnostics.gradient_flow import flow_summary, flow_warnings, norms_over_time
-from rnnlab.diagnostics.probe import probe_numpy
 from rnnlab.numpy.model import Model
+from rnnlab.numpy.probe import probe_numpy
 from rnnlab.tasks import build_task
 from rnnlab.train.session import make_spec
 

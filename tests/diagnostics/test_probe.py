@@ -9,12 +9,13 @@ import pytest
 
 from rnnlab.batch import Batch
 from rnnlab.data.encode import one_hot
-from rnnlab.diagnostics.probe import probe, probe_numpy, probe_torch
+from rnnlab.diagnostics.probe import probe
 from rnnlab.errors import InputError
 from rnnlab.model import ModelSpec
 from rnnlab.numpy.engine import NumpyEngine
 from rnnlab.numpy.losses import mse, softmax_cross_entropy
 from rnnlab.numpy.model import Model
+from rnnlab.numpy.probe import probe_numpy
 from rnnlab.tasks import build_task
 
 
@@ -56,6 +57,8 @@ BATCHES = {"copy": copy_batch, "anbn": padded_batch, "sine": sine_batch}
 @pytest.mark.parametrize("kind", ["copy", "anbn"])
 def test_numpy_probe_equals_torch_autograd_probe(cell, num_layers, kind):
     pytest.importorskip("torch")
+    from rnnlab.torch.probe import probe_torch
+
     spec = spec_for(kind, cell, num_layers)
     weights, batch = random_weights(spec), BATCHES[kind]()
     a, b = probe_numpy(spec, weights, batch), probe_torch(spec, weights, batch)
@@ -85,6 +88,8 @@ def test_numpy_probe_equals_torch_autograd_probe(cell, num_layers, kind):
 )
 def test_numpy_and_torch_probes_agree_for_other_cells_inputs_and_losses(cell, kind, extra):
     pytest.importorskip("torch")
+    from rnnlab.torch.probe import probe_torch
+
     spec = spec_for(kind, cell, 2, **extra)
     weights, batch = random_weights(spec, seed=3), BATCHES[kind]()
     a, b = probe_numpy(spec, weights, batch), probe_torch(spec, weights, batch)
@@ -211,6 +216,8 @@ def test_a_float32_run_is_probed_in_float64():
 def test_gates_cells_and_hidden_states_satisfy_the_cell_equations(cell):
     """Gates (from NumPy) and states (from torch) of the torch probe line up step by step."""
     pytest.importorskip("torch")
+    from rnnlab.torch.probe import probe_torch
+
     spec = spec_for("copy", cell, 1)
     result = probe_torch(spec, random_weights(spec, seed=4), copy_batch())
     h = result.hidden[0]  # (T, B, H)

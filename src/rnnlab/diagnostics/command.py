@@ -183,9 +183,9 @@ def compare_fresh_cells(
     cells: str, split, batch_size, method, plots_to, *, task, delay, bits, hidden, init, seed
 ) -> dict:
     """Fresh (untrained, seeded) one-layer models of each cell on one batch of ``task``."""
-    from rnnlab.diagnostics.probe import probe_numpy, probe_torch
+    from rnnlab.diagnostics.probe import probe_with
+    from rnnlab.engine import build_engine
     from rnnlab.model import CELLS
-    from rnnlab.numpy.model import Model
     from rnnlab.tasks import build_task
     from rnnlab.train.session import make_spec
 
@@ -198,13 +198,13 @@ def compare_fresh_cells(
     options = {k: v for k, v in {"delay": delay, "bits": bits}.items() if v is not None}
     the_task = build_task(task, options, seed=seed)
     batch = _first_batch(the_task, split, batch_size)
-    run_probe = probe_numpy if method == "numpy" else probe_torch
     report = {"task": the_task.describe(), "split": split, "engine": method, "init": init,
               "hidden_size": hidden, "steps": int(batch.mask.shape[0]), "cells": {}}  # fmt: skip
     for name in names:
         settings = {"cell": name, "hidden_size": hidden, "init": init, "dtype": "float64"}
         spec = make_spec(the_task, settings)
-        result = run_probe(spec, Model(spec, seed=seed).state_dict(), batch)
+        fresh = build_engine(spec, "numpy", seed=seed).state_dict()  # one init for both methods
+        result = probe_with(method, spec, fresh, batch)
         report["cells"][name] = analyse(result)
     report["plots"] = []
     if plots_to and HAS_MATPLOTLIB:

@@ -7,6 +7,7 @@ Parameter names, shapes and gate order are torch.nn's, so ``layer.params`` loads
 from rnnlab.numpy.clip import clip_grad_norm, global_norm
 from rnnlab.numpy.dropout import Dropout
 from rnnlab.numpy.embedding import Embedding
+from rnnlab.numpy.gradcheck import gradcheck_configs, run_gradchecks
 from rnnlab.numpy.gru import GRU
 from rnnlab.numpy.linear import Linear
 from rnnlab.numpy.losses import mse, softmax_cross_entropy
@@ -29,6 +30,8 @@ __all__ = [
     "build_optimizer",
     "clip_grad_norm",
     "global_norm",
+    "gradcheck_configs",
     "mse",
+    "run_gradchecks",
     "softmax_cross_entropy",
 ]

@@ -16,26 +16,15 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from rnnlab.cells import parameter_name
 from rnnlab.numpy.dropout import Dropout, DropoutCache
 from rnnlab.numpy.init import init_recurrent
+from rnnlab.shapes import check_sizes
 
 # Cells' backward passes precompute the gradient factors that do not depend on the incoming
 # gradient for blocks of about this many (step, row, unit) elements at once: few ufunc calls
 # for small batches, and blocks that stay in cache for large ones.
 BACKWARD_BLOCK_ELEMENTS = 8192
-
-
-def check_sizes(name: str, input_size, hidden_size, num_layers, dropout_p) -> None:
-    """The size arguments every recurrent layer takes (both engines), or a ValueError."""
-    for arg, value in [
-        ("input_size", input_size),
-        ("hidden_size", hidden_size),
-        ("num_layers", num_layers),
-    ]:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name} expected {arg} to be a positive integer, got {value!r}")
-    if not (isinstance(dropout_p, (int, float)) and 0.0 <= dropout_p < 1.0):
-        raise ValueError(f"{name} expected dropout in [0, 1), got {dropout_p!r}")
 
 
 class DirectionCache(NamedTuple):
@@ -135,8 +124,8 @@ class RecurrentStack:
 
     # ------------------------------------------------------------------ parameters
     def param_names(self, layer: int, direction: int) -> tuple[str, str, str, str]:
-        sfx = "_reverse" if direction == 1 else ""
-        return tuple(f"{p}_l{layer}{sfx}" for p in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        kinds = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        return tuple(parameter_name(kind, layer, direction) for kind in kinds)
 
     def layer_input_size(self, layer: int) -> int:
         return self.input_size if layer == 0 else self.hidden_size * self.num_directions
@@ -164,15 +153,13 @@ class RecurrentStack:
         """
         if not self.extra_keys:
             return {}
-        sfx = "_reverse" if direction == 1 else ""
         return {
-            f"{key}_l{layer}{sfx}": np.asarray(value, self.dtype).copy()
+            parameter_name(key, layer, direction): np.asarray(value, self.dtype).copy()
             for key, value in self.cell.extra_params(self.hidden_size).items()
         }
 
     def _cell_extras(self, layer: int, direction: int) -> dict[str, np.ndarray]:
-        sfx = "_reverse" if direction == 1 else ""
-        return {key: self.params[f"{key}_l{layer}{sfx}"] for key in self.extra_keys}
+        return {key: self.params[parameter_name(key, layer, direction)] for key in self.extra_keys}
 
     @property
     def output_size(self) -> int:
@@ -311,7 +298,7 @@ class RecurrentStack:
             for direction in range(D):
                 names = self.param_names(layer, direction)
                 w_ih, w_hh = self.params[names[0]], self.params[names[1]]
-                dc = cache.layers[layer][direction]
+                direction_cache = cache.layers[layer][direction]
                 dhs = d_out[..., direction * H : (direction + 1) * H]
                 if direction == 1:
                     dhs = _reverse(dhs, cache.reverse_index)
@@ -320,21 +307,24 @@ class RecurrentStack:
                 dstate = tuple(s[index] for s in dstates_n)
                 extras = self._cell_extras(layer, direction)
                 dxw, dhw, dstate0, *extra_grads = self.cell.backward(
-                    dhs, dstate, dc.cell, w_hh, **extras
+                    dhs, dstate, direction_cache.cell, w_hh, **extras
                 )
-                sfx = "_reverse" if direction == 1 else ""
                 for key, grad in (extra_grads[0] if extra_grads else {}).items():
-                    grads[f"{key}_l{layer}{sfx}"] = grad
+                    grads[parameter_name(key, layer, direction)] = grad
                 G = dxw.shape[-1]
                 dxw2, dhw2 = dxw.reshape(T * B, G), dhw.reshape(T * B, G)
-                x_rows = dc.x.reshape(T * B, -1) if dc.x.ndim == 3 else _one_hot(dc.x, w_ih)
+                x_rows = (
+                    direction_cache.x.reshape(T * B, -1)
+                    if direction_cache.x.ndim == 3
+                    else _one_hot(direction_cache.x, w_ih)
+                )
                 grads[names[0]] = dxw2.T @ x_rows  # (G·H, I_l)
-                grads[names[1]] = dhw2.T @ dc.cell.h_prev.reshape(T * B, H)  # (G·H, H)
+                grads[names[1]] = dhw2.T @ direction_cache.cell.h_prev.reshape(T * B, H)  # (G·H, H)
                 grads[names[2]] = dxw2.sum(axis=0)  # (G·H,)
                 grads[names[3]] = dhw2.sum(axis=0)
                 for k, ds in enumerate(dstate0):
                     dstates0[k][index] = ds
-                if layer == 0 and (dc.x.ndim == 2 or not input_grad):
+                if layer == 0 and (direction_cache.x.ndim == 2 or not input_grad):
                     continue  # nothing reads ∂L/∂x
                 dxin = dxw @ w_ih  # (T, B, I_l)
                 if direction == 1:

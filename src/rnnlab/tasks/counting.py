@@ -27,11 +27,12 @@ class CountingTask(Task):
     defaults = {"num": 256, "n_min": 1, "n_max": 5, "test_n_max": None}
     train_defaults = {"batch_size": 16, "lr": 0.01, "epochs": 100, "hidden": 32}
 
-    def __init__(self, options=None, seed=0):
-        super().__init__(options, seed)
-        o = self.options
+    option_types = {"num": int, "n_min": int, "n_max": int, "test_n_max": int | None}
+
+    @classmethod
+    def check_ranges(cls, o):
         for key in ("num", "n_min", "n_max"):
-            if not isinstance(o[key], int) or o[key] < 1:
+            if o[key] < 1:
                 raise InputError(
                     f"--{key.replace('_', '-')} must be a positive integer, got {o[key]!r}"
                 )
@@ -39,6 +40,10 @@ class CountingTask(Task):
             raise InputError(f"--n-min ({o['n_min']}) must not exceed --n-max ({o['n_max']})")
         if o["test_n_max"] is not None and o["test_n_max"] < o["n_min"]:
             raise InputError(f"--test-n-max must be at least --n-min ({o['n_min']})")
+
+    def __init__(self, options=None, seed=0):
+        super().__init__(options, seed)
+        o = self.options
         sequences = anbn_sequences(o["num"], o["n_min"], o["n_max"], self.rng(0), self.pattern)
         train, val, test = split_indices(len(sequences), (0.8, 0.1, 0.1), self.rng(1))
         self.splits = {
@@ -146,3 +151,9 @@ class AnBnAn(CountingTask):
     name = "anbnan"
     description = "a^n b^n a^n <eos>: count twice (seed 000), exact optimal loss"
     pattern = "aba"
+    # The tutorial's 256 sequences leave ~20 per n in training: the model learns that
+    # sample's prior, not the uniform one, and ends 5-6% above the optimum on validation
+    # (`--num 256 --epochs 100 --schedule constant` reproduces it). 2,048 sequences and a
+    # cosine decay reach within 1% (seeds 0, 1, 2) in about as many steps.
+    defaults = {**CountingTask.defaults, "num": 2048}
+    train_defaults = {**CountingTask.train_defaults, "epochs": 20, "schedule": "cosine"}
