@@ -16,9 +16,10 @@ import statistics
 import click
 from reference_lstm import Adam, from_state_dict, train_step
 
-from rnnlab.bench import NAMED_SHAPES, make_batch, parse_shape, time_calls
-from rnnlab.bench_report import wide_console
+from rnnlab.bench.cases import NAMED_SHAPES, make_batch, parse_shape
+from rnnlab.bench.timing import time_calls
 from rnnlab.engine import build_engine
+from rnnlab.report import console
 from rnnlab.threads import thread_limit
 
 TARGET = {"A": 50.0}  # shape name -> the factor the engine should reach
@@ -62,7 +63,7 @@ def main(shapes, threads, repeats, reference_repeats):
         table.add_row(
             shape.label, f"{1e3 * slow:,.1f}", f"{1e3 * fast:,.1f}", f"{factor:.1f}×", verdict
         )
-    wide_console().print(table)
+    console().print(table)
 
 
 if __name__ == "__main__":

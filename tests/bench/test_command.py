@@ -1,5 +1,5 @@
 """``rnnlab bench``: the report holds every requested row — positive, finite times, ratios to
-torch.nn from the same run, generation, peak memory — and bad input is one line with exit 2.
+torch.nn from the same run, generation — and bad input is one line with exit code 2.
 
 No timing thresholds here (DESIGN.md): how fast an engine is belongs to the benchmark.
 Commands run in-process through ``rnnlab.cli.main`` on small shapes with ``--quick``.
@@ -10,24 +10,13 @@ import json
 import math
 import subprocess
 import sys
-import time
 from itertools import product
 from pathlib import Path
 
 import pytest
 
-from rnnlab.bench import (
-    NAMED_SHAPES,
-    Shape,
-    measure_memory,
-    paired_ratio,
-    parse_shape,
-    time_calls,
-    time_rounds,
-    training_flops,
-)
+from rnnlab.bench.cases import parse_shape
 from rnnlab.cli import main
-from rnnlab.errors import InputError
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 needs_torch = pytest.mark.skipif(not HAS_TORCH, reason="needs PyTorch")
@@ -48,74 +37,6 @@ def positive(x) -> bool:
     return x is not None and math.isfinite(x) and x > 0
 
 
-# --------------------------------------------------------------------------- the pieces
-def test_named_shapes_are_those_of_the_issue():
-    assert NAMED_SHAPES["tiny"] == Shape("tiny", 1, 25, 65, 100, onehot=True)
-    assert NAMED_SHAPES["A"] == Shape("A", 32, 100, 64, 128)
-    assert NAMED_SHAPES["B"] == Shape("B", 64, 100, 128, 256)
-
-
-def test_parse_shape_reads_names_and_dense_or_onehot_dimensions():
-    assert parse_shape("a") is NAMED_SHAPES["A"] and parse_shape(" Tiny ") is NAMED_SHAPES["tiny"]
-    assert parse_shape("4, 10, 8, 16") == Shape("4,10,8,16", 4, 10, 8, 16, onehot=False)
-    assert parse_shape("4,10,8,16,dense") == Shape("4,10,8,16", 4, 10, 8, 16, onehot=False)
-    assert parse_shape("4,10,8,16,onehot") == Shape("4,10,8,16,onehot", 4, 10, 8, 16, True)
-
-
-@pytest.mark.parametrize("text", ["1,2,3", "1,2,3,4,5", "1,2,0,4", "a,b,c,d", "-1,2,3,4", "C"])
-def test_parse_shape_refuses_what_is_not_a_shape(text):
-    with pytest.raises(InputError, match="B,T,I,H"):
-        parse_shape(text)
-
-
-def test_training_flops_count_three_times_the_forward_products():
-    # tiny LSTM: 2·T·B·4H·(I + H) = 2·25·1·400·165 and head 2·T·B·H·O = 2·25·1·100·65
-    assert training_flops("lstm", NAMED_SHAPES["tiny"]) == 3 * (3_300_000 + 325_000)
-    shape = Shape("s", 2, 3, 5, 7)
-    head = 2 * 3 * 2 * 7 * 5
-    for cell, gates in (("lstm", 4), ("gru", 3), ("rnn", 1)):
-        assert training_flops(cell, shape) == 3 * (2 * 3 * 2 * gates * 7 * (5 + 7) + head)
-
-
-def test_time_calls_warms_up_then_times_at_least_repeats_and_min_time():
-    calls = []
-    times = time_calls(lambda: calls.append(1), warmup=3, repeats=4)
-    assert len(times) == 4 and len(calls) == 7 and all(t >= 0 for t in times)
-    calls.clear()
-    times = time_calls(lambda: calls.append(1), warmup=0, repeats=1, min_time=0.02)
-    assert len(times) == len(calls) > 1  # kept going for 20 ms
-
-
-def test_time_rounds_runs_blocks_in_rotated_rounds_each_settled_first():
-    calls = []
-    fns = {name: (lambda name=name: calls.append(name)) for name in "abc"}
-    times = time_rounds(fns, warmup=2, repeats=6, rounds=3)
-    assert calls[:6] == list("aabbcc")  # warm-up: each function's calls before the next's
-    # three rounds, the order rotated; a block is one untimed call, then 6 / 3 timed ones
-    assert "".join(calls[6:]) == "aaabbbcccbbbcccaaacccaaabbb"
-    assert {name: [len(block) for block in t] for name, t in times.items()} == {
-        name: [2, 2, 2] for name in "abc"
-    }
-    assert all(t >= 0 for blocks in times.values() for block in blocks for t in block)
-    assert [len(b) for b in time_rounds(fns, warmup=0, repeats=2, rounds=3)["a"]] == [1, 1]
-
-
-def test_time_rounds_keeps_going_for_min_time_per_function():
-    fns = {"a": lambda: time.sleep(0.001), "b": lambda: None}
-    times = time_rounds(fns, warmup=0, repeats=1, min_time=0.03, rounds=3)
-    assert len(times["a"]) == 1  # repeats 1: one round
-    assert len(times["a"][0]) > 1 and sum(times["a"][0]) >= 0.03 - 0.002
-
-
-def test_paired_ratio_is_the_median_over_rounds_of_the_block_medians_ratio():
-    # block medians 3, 2, 10 against 1, 2, 2: round ratios 3, 1, 5, whose median is 3
-    times = [[3.0, 3.0, 9.0], [2.0], [10.0, 1.0, 11.0]]
-    reference = [[1.0], [2.0, 2.0, 0.5], [2.0]]
-    assert paired_ratio(times, reference) == 3.0
-    assert paired_ratio([[2.0], [6.0]], [[1.0], [3.0]]) == 2.0  # a load that triples cancels
-
-
-# --------------------------------------------------------------------------- the command
 @pytest.mark.torch
 @needs_torch
 def test_json_has_every_cell_shape_and_engine_with_ratios_and_generation(capsys):
@@ -148,25 +69,33 @@ def test_json_has_every_cell_shape_and_engine_with_ratios_and_generation(capsys)
         assert g["chars_per_s"] == pytest.approx(1e3 / g["ms_per_char"])
 
 
-@pytest.mark.skipif(not HAS_PROC, reason="peak memory needs Linux /proc")
-def test_peak_memory_is_measured_per_row_and_grows_with_the_shape(capsys):
-    report = bench_json(
-        capsys, "--shape", "2,4,5,6", "--shape", "16,50,64,128", "--engines", "numpy",
-        "--no-generation",
-    )  # fmt: skip
-    small, large = report["training"]
-    assert small["memory_note"] == large["memory_note"] == "VmHWM"
-    assert 0 <= small["memory_mib"] < large["memory_mib"]
-    # the large step keeps at least its gate activations (T, B, 4H) float32: 1.6 MB
-    assert large["memory_mib"] > 50 * 16 * 4 * 128 * 4 / 2**20
-    assert "VmHWM" in report["memory_method"]
+KEYS = {
+    "report": ["settings", "machine", "flops", "memory_method", "training", "generation"],
+    "settings": ["dtype", "optimizer", "lr", "threads", "repeats", "warmup", "min_time",
+                 "statistic", "engines", "cells", "shapes"],
+    "machine": ["cpu_count", "numpy", "torch", "blas", "matmul_peak_gflops", "matmul"],
+    "training": ["cell", "shape", "batch", "seq_len", "input_size", "hidden", "input_kind",
+                 "engine", "ms_per_step", "ms_min", "runs", "tokens_per_s", "gflop_per_step",
+                 "gflops", "peak_fraction", "memory_mib", "memory_note", "ratio_to_torch_nn",
+                 "ratio_note"],
+    "generation": ["model", "threads", "rows"],
+    "generation rows": ["engine", "length", "runs", "chars_per_s", "ms_per_char",
+                        "ratio_to_torch_nn", "ratio_note"],
+}  # fmt: skip
 
 
-@pytest.mark.skipif(not HAS_PROC, reason="peak memory needs Linux /proc")
-def test_a_failed_memory_measurement_is_na_with_its_reason():
-    mib, note = measure_memory("numpy", "lstm", Shape("bad", 1, 2, 3, 0), threads=1)
-    assert mib is None
-    assert note.startswith("n/a: the measuring process failed") and "hidden_size" in note
+def test_the_json_report_has_its_documented_keys_in_order(capsys):
+    report = bench_json(capsys, "--shape", "2,4,5,6", "--engines", "numpy", "--no-memory")
+    assert list(report) == KEYS["report"]
+    for part in ("settings", "machine", "generation"):
+        assert list(report[part]) == KEYS[part], part
+    assert list(report["training"][0]) == KEYS["training"]
+    assert list(report["generation"]["rows"][0]) == KEYS["generation rows"]
+    assert report["generation"]["model"] == "1-layer LSTM, hidden 256, vocabulary 65, one-hot"
+    assert report["settings"]["shapes"] == [
+        {"name": "2,4,5,6", "batch": 2, "seq_len": 4, "input_size": 5, "hidden": 6,
+         "onehot": False}
+    ]  # fmt: skip
 
 
 def test_without_torch_nn_in_the_run_the_ratio_says_why(capsys):

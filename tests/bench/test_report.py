@@ -1,6 +1,6 @@
 """The bench report for people: every row, its numbers and its ratio, or why there is none."""
 
-from rnnlab.bench_report import print_report
+from rnnlab.bench.report import print_report
 
 
 def training_row(engine, ms, ratio, note, memory_mib=12.5, memory_note="VmHWM"):
