@@ -40,7 +40,8 @@ def train(engine, batch: Batch) -> list[float]:
 
 
 def main(out_path: str) -> None:
-    from rnnlab.torch.distributed import init_from_env, is_rank0, shard
+    from rnnlab.batch import shard
+    from rnnlab.torch.distributed import init_from_env, is_rank0
     from rnnlab.torch.engine import TorchEngine
 
     rank, world = init_from_env()

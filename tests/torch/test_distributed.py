@@ -10,7 +10,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from rnnlab.torch.distributed import init_from_env, is_rank0, shard  # noqa: E402
+from rnnlab.batch import shard  # noqa: E402
+from rnnlab.torch.distributed import init_from_env, is_rank0  # noqa: E402
 from rnnlab.torch.engine import TorchEngine  # noqa: E402
 from tests.torch.ddp_worker import OPTIONS, SPEC, global_batch, train  # noqa: E402
 

@@ -161,7 +161,6 @@ def test_extra_cell_tensors_are_named_per_layer_and_direction_and_match_numpy():
 
 
 def test_extra_cell_parameters_start_at_the_cells_values():
-    pytest.importorskip("rnnlab.torch.extra_cells")
     module = ScratchRecurrent("layernorm_lstm", 3, 4, dtype=torch.float32)
     assert module.ln_gates_weight_l0.dtype == torch.float32
     assert torch.equal(module.ln_gates_weight_l0, torch.ones(16))
@@ -229,25 +228,3 @@ def test_bad_constructor_arguments(backend, kwargs, error, message):
         message = "cell 'lstmm' has no torch.nn module"
     with pytest.raises(error, match=message):
         BACKENDS[backend](**args)
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_bad_inputs_states_and_lengths_name_what_was_expected(backend):
-    module = BACKENDS[backend]("lstm", 3, 4, num_layers=2)
-    x = torch.zeros(5, 2, 3)
-    h = torch.zeros(2, 2, 4)
-    cases = [
-        (lambda: module(torch.zeros(5, 2, 4)), ValueError, r"width 3 \(input_size\)"),
-        (lambda: module(torch.zeros(5, 3)), ValueError, r"3-D input \(T, B, I\)"),
-        (lambda: module(x.double()), TypeError, "got input of dtype torch.float64"),
-        (lambda: module(x.numpy()), TypeError, "torch.Tensor, got ndarray"),
-        (lambda: module(x, h), TypeError, r"state as a tuple \(h, c\)"),
-        (lambda: module(x, (h, torch.zeros(1, 2, 4))), ValueError, r"c0 of shape \(2, 2, 4\)"),
-        (lambda: module(x, lengths=[6, 2]), ValueError, r"lengths in 1..5"),
-        (lambda: module(x, lengths=[0, 2]), ValueError, r"lengths in 1..5"),
-        (lambda: module(x, lengths=[1.0, 2.0]), ValueError, "lengths as 2 integers"),
-        (lambda: module(x, lengths=[1, 2, 3]), ValueError, "lengths as 2 integers"),
-    ]
-    for call, error, message in cases:
-        with pytest.raises(error, match=message):
-            call()

@@ -1,10 +1,12 @@
-"""Recurrent cells for the PyTorch engine, written from basic tensor ops: one step each.
+"""Every recurrent cell of the PyTorch engine, as one step written from basic tensor ops.
 
-A step maps the input projection of one time step and the previous state to the new state;
-autograd derives the backward pass (the NumPy engine writes it by hand, and the tests prove
-the two equal). These steps are the definition: :mod:`rnnlab.torch.fused`, the layers' fast
-path, runs the same equations over a whole sequence with BPTT by hand, and is tested
-against them. Gate order and parameter shapes are torch.nn's::
+Start reading the PyTorch engine here. A step maps the input projection of one time step
+and the previous state to the new state; autograd derives the backward pass (the NumPy
+engine writes it by hand, and the tests prove the two equal). These steps are the torch
+engine's definition of each cell: :mod:`rnnlab.torch.layers` loops over them, and its fast
+path :mod:`rnnlab.torch.fast` is proven equal to them. What a cell *is* — its gates, states,
+extra tensors and their names — is in the engine-neutral registry :mod:`rnnlab.cells`; this
+file holds only how each cell computes a step. Gate order and shapes are torch.nn's::
 
     xw_t = x_t W_ihᵀ + b_ih      (B, G·H), computed for all T steps at once by the layer
     a_t  = h_{t-1} W_hhᵀ + b_hh  (B, G·H), the one matmul each step needs
@@ -21,20 +23,33 @@ GRU (G = 3, gates r, z, n; state (h,)); b_hn sits inside the reset gate's produc
 
 Elman RNN (G = 1; state (h,)):  h_t = φ(xw_t + a_t), φ = tanh or relu.
 
+Peephole LSTM (diagonal peepholes p_i, p_f read c_{t-1}; p_o reads c_t)::
+
+    z = xw_t + a_t;   i = σ(z_i + p_i ⊙ c),  f = σ(z_f + p_f ⊙ c),  g = tanh(z_g)
+    c' = f ⊙ c + i ⊙ g,    o = σ(z_o + p_o ⊙ c'),  h' = o ⊙ tanh(c')
+
+LayerNorm LSTM (LN over the last axis: γ ⊙ (a - μ)/√(σ² + ε) + β, ε = 1e-5)::
+
+    z = LN(xw_t + a_t; γ_g, β_g)        over all 4H entries of a row
+    i, f, g, o = σ(z_i), σ(z_f), tanh(z_g), σ(z_o)
+    c' = f ⊙ c + i ⊙ g,    h' = o ⊙ tanh(LN(c'; γ_c, β_c))
+
+The extra tensors of the last two (p_i, p_f, p_o; γ_g, β_g, γ_c, β_c) are keyword arguments
+of their steps, named as in the registry (``weight_peephole_i``, ``ln_gates_weight``, ...).
 Every step returns the new state as a tuple whose first entry ``h_t`` is the step's output.
-``STEPS``, ``GATES`` and ``STATE_SIZE`` describe the built-in cells; :func:`get_cell` also
-finds the extra cells of ``rnnlab/torch/extra_cells.py`` (peephole and LayerNorm LSTMs),
-whose steps take their additional tensors as keyword arguments.
+:func:`get_cell` gives a layer everything it needs: the step and the registry's facts.
 """
 
 from collections.abc import Callable
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import torch
-from torch import nn
+
+from rnnlab.cells import NONLINEARITIES, CellKind, cell_kind
 
 State = tuple[torch.Tensor, ...]
 StepFn = Callable[..., State]  # step(xw_t, state, w_hh, b_hh, **extras) -> new state
+LAYER_NORM_EPS = 1e-5  # as rnnlab.numpy.layernorm_lstm.LayerNormLSTMCell.eps
 
 
 def lstm_step(xw_t: torch.Tensor, state: State, w_hh: torch.Tensor, b_hh: torch.Tensor) -> State:
@@ -77,102 +92,107 @@ def rnn_relu_step(
     return (torch.relu(xw_t + h @ w_hh.T + b_hh),)  # (B, H)
 
 
+def peephole_lstm_step(
+    xw_t: torch.Tensor,
+    state: State,
+    w_hh: torch.Tensor,
+    b_hh: torch.Tensor,
+    *,
+    weight_peephole_i: torch.Tensor,
+    weight_peephole_f: torch.Tensor,
+    weight_peephole_o: torch.Tensor,
+) -> State:
+    """One peephole-LSTM step: xw_t (B, 4H), state (h, c) each (B, H), peepholes (H,)."""
+    h, c = state
+    z = xw_t + h @ w_hh.T + b_hh  # (B, 4H)
+    z_i, z_f, z_g, z_o = z.chunk(4, dim=1)  # each (B, H)
+    i = torch.sigmoid(z_i + weight_peephole_i * c)
+    f = torch.sigmoid(z_f + weight_peephole_f * c)
+    g = torch.tanh(z_g)
+    c_new = f * c + i * g  # (B, H)
+    o = torch.sigmoid(z_o + weight_peephole_o * c_new)  # reads the new cell state
+    h_new = o * torch.tanh(c_new)  # (B, H)
+    return h_new, c_new
+
+
+def layer_norm(a: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """γ ⊙ (a - μ)/√(σ² + ε) + β over the last axis (σ² the biased variance, as torch's LN)."""
+    centred = a - a.mean(dim=-1, keepdim=True)  # (B, N)
+    variance = (centred * centred).mean(dim=-1, keepdim=True)  # (B, 1)
+    return centred * torch.rsqrt(variance + LAYER_NORM_EPS) * weight + bias  # (B, N)
+
+
+def layernorm_lstm_step(
+    xw_t: torch.Tensor,
+    state: State,
+    w_hh: torch.Tensor,
+    b_hh: torch.Tensor,
+    *,
+    ln_gates_weight: torch.Tensor,
+    ln_gates_bias: torch.Tensor,
+    ln_cell_weight: torch.Tensor,
+    ln_cell_bias: torch.Tensor,
+) -> State:
+    """One LayerNorm-LSTM step: xw_t (B, 4H), state (h, c) each (B, H), γ_g, β_g (4H,)."""
+    h, c = state
+    z = layer_norm(xw_t + h @ w_hh.T + b_hh, ln_gates_weight, ln_gates_bias)  # (B, 4H)
+    z_i, z_f, z_g, z_o = z.chunk(4, dim=1)  # each (B, H)
+    i, f, g, o = torch.sigmoid(z_i), torch.sigmoid(z_f), torch.tanh(z_g), torch.sigmoid(z_o)
+    c_new = f * c + i * g  # (B, H), carried un-normalised
+    h_new = o * torch.tanh(layer_norm(c_new, ln_cell_weight, ln_cell_bias))  # (B, H)
+    return h_new, c_new
+
+
+# The step of every cell of the registry; the plain RNN has one per nonlinearity.
 STEPS: dict[str, StepFn] = {
     "lstm": lstm_step,
     "gru": gru_step,
     "rnn_tanh": rnn_tanh_step,
     "rnn_relu": rnn_relu_step,
+    "peephole_lstm": peephole_lstm_step,
+    "layernorm_lstm": layernorm_lstm_step,
 }
-GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
-STATE_SIZE = {"lstm": 2, "gru": 1, "rnn_tanh": 1, "rnn_relu": 1}  # tensors in a state
-
-EXTRA_CELLS_MODULE = "rnnlab.torch.extra_cells"
 
 
-class Cell(NamedTuple):
-    """Everything a layer needs to know about a cell."""
+def resolve_cell(cell: str, nonlinearity: str) -> str:
+    """The step's name: ``"rnn"`` becomes ``"rnn_tanh"`` / ``"rnn_relu"``; others stay."""
+    if nonlinearity not in NONLINEARITIES:
+        raise ValueError(f"expected nonlinearity 'tanh' or 'relu', got {nonlinearity!r}")
+    return f"rnn_{nonlinearity}" if cell == "rnn" else cell
 
-    name: str
+
+@dataclass(frozen=True)
+class Cell:
+    """Everything a layer needs to know about a cell: its step and its registry entry."""
+
+    name: str  # the step's name, a key of STEPS ("rnn_tanh", not "rnn")
+    kind: CellKind  # the registry's facts: gates, states, extra tensors
     step: StepFn
-    gates: int  # G: the projections are (G·H, ·)
-    state_size: int  # 2 for (h, c), 1 for (h,)
-    extra_params: Callable[[int], dict[str, torch.Tensor]] | None  # H -> initial extras
+
+    @property
+    def gates(self) -> int:
+        """G: the projections are (G·H, ·)."""
+        return self.kind.num_gates
+
+    @property
+    def state_size(self) -> int:
+        """2 for (h, c), 1 for (h,)."""
+        return len(self.kind.states)
+
+    def extra_params(self, hidden_size: int) -> dict[str, torch.Tensor]:
+        """The initial values (float64) of the tensors the cell adds to torch.nn's four."""
+        kind, f64 = self.kind, torch.float64
+        return {
+            key: torch.full((units * hidden_size,), kind.extra_initial_value(key), dtype=f64)
+            for key, units in kind.extra_tensors.items()
+        }  # each (units·H,)
 
 
 def get_cell(name: str) -> Cell:
-    """The cell called ``name``: a built-in one, or one from ``rnnlab/torch/extra_cells.py``.
+    """The cell whose step is called ``name`` (a key of :data:`STEPS`).
 
     Raises ``ValueError`` naming the valid cells when ``name`` is unknown.
     """
-    if name in STEPS:
-        return Cell(name, STEPS[name], GATES[name], STATE_SIZE[name], None)
-    try:
-        import importlib
-
-        extra = importlib.import_module(EXTRA_CELLS_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != EXTRA_CELLS_MODULE:
-            raise  # the file exists but one of its own imports is missing: show that
-        raise ValueError(
-            f"unknown cell {name!r}; built-in cells are {', '.join(STEPS)}, and the extra "
-            f"cells cannot be looked up because rnnlab/torch/extra_cells.py is missing"
-        ) from exc
-    if name not in extra.EXTRA_STEPS:
-        valid = [*STEPS, *extra.EXTRA_STEPS]
-        raise ValueError(f"unknown cell {name!r}; choose one of {', '.join(valid)}")
-    return Cell(
-        name,
-        extra.EXTRA_STEPS[name],
-        extra.EXTRA_GATES[name],
-        extra.EXTRA_STATE_SIZE[name],
-        lambda hidden_size: extra.extra_params(name, hidden_size),
-    )
-
-
-class LSTMCell(nn.Module):
-    """The LSTM step written for reading: one ``nn.Linear`` per gate over ``[x_t, h_{t-1}]``.
-
-    Each gate k ∈ {i, f, g, o} has its own weight (H, I + H) and bias (H,)::
-
-        f_t = σ(W_f [x_t, h_{t-1}] + b_f)    ... and likewise i_t, o_t; g_t with tanh
-
-    It computes exactly :func:`lstm_step` (proven in the tests): gate k's weight is rows
-    kH..(k+1)H of ``W_ih`` and ``W_hh`` side by side, its bias ``b_ih + b_hh`` on those rows.
-    :meth:`load_fused` copies torch.nn-layout weights in; the fused step is what layers run,
-    because one (B, I+H)×(I+H, 4H) product is faster than four small ones.
-    """
-
-    gate_names = ("input_gate", "forget_gate", "candidate", "output_gate")  # i, f, g, o
-
-    def __init__(self, input_size: int, hidden_size: int, **factory) -> None:
-        super().__init__()
-        self.input_size, self.hidden_size = input_size, hidden_size
-        width = input_size + hidden_size
-        self.input_gate = nn.Linear(width, hidden_size, **factory)
-        self.forget_gate = nn.Linear(width, hidden_size, **factory)
-        self.candidate = nn.Linear(width, hidden_size, **factory)
-        self.output_gate = nn.Linear(width, hidden_size, **factory)
-
-    def forward(self, x_t: torch.Tensor, state: State) -> State:
-        """x_t (B, I), state (h, c) each (B, H) -> (h_t, c_t)."""
-        h, c = state
-        xh = torch.cat([x_t, h], dim=1)  # (B, I + H)
-        i = torch.sigmoid(self.input_gate(xh))  # (B, H) how much of g to write
-        f = torch.sigmoid(self.forget_gate(xh))  # (B, H) how much of c to keep
-        g = torch.tanh(self.candidate(xh))  # (B, H) what to write
-        o = torch.sigmoid(self.output_gate(xh))  # (B, H) how much of c to show
-        c_new = f * c + i * g
-        h_new = o * torch.tanh(c_new)
-        return h_new, c_new
-
-    @torch.no_grad()
-    def load_fused(
-        self, w_ih: torch.Tensor, w_hh: torch.Tensor, b_ih: torch.Tensor, b_hh: torch.Tensor
-    ) -> None:
-        """Copy torch.nn.LSTM-layout weights: w_ih (4H, I), w_hh (4H, H), b_ih, b_hh (4H,)."""
-        H = self.hidden_size
-        for k, gate_name in enumerate(self.gate_names):
-            rows = slice(k * H, (k + 1) * H)
-            gate = getattr(self, gate_name)
-            gate.weight.copy_(torch.cat([w_ih[rows], w_hh[rows]], dim=1))  # (H, I + H)
-            gate.bias.copy_(b_ih[rows] + b_hh[rows])  # (H,)
+    if name not in STEPS:
+        raise ValueError(f"unknown cell {name!r}; choose one of {', '.join(STEPS)}")
+    return Cell(name, cell_kind("rnn" if name.startswith("rnn_") else name), STEPS[name])

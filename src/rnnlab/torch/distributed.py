@@ -21,12 +21,11 @@ the global count of loss terms, so that holds for padded shards of unequal count
 
 import os
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from rnnlab.batch import Batch
+from rnnlab.batch import shard  # noqa: F401  (engine-neutral; part of the launch recipe above)
 
 ENV_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
@@ -60,27 +59,6 @@ def is_rank0() -> bool:
     return not dist.is_initialized() or dist.get_rank() == 0
 
 
-def shard(batch: Batch, rank: int, world_size: int) -> Batch:
-    """Rank ``rank``'s part of a global time-major batch: a contiguous slice along B.
-
-    B need not divide evenly (the first B mod world shards get one sequence more), but every
-    rank needs at least one sequence.
-    """
-    B = batch.mask.shape[1]
-    if not 0 <= rank < world_size:
-        raise ValueError(f"shard expected 0 <= rank < world_size, got {rank} and {world_size}")
-    if B < world_size:
-        raise ValueError(f"cannot split a batch of {B} sequences over {world_size} processes")
-    bounds = np.linspace(0, B, world_size + 1).round().astype(int)  # roughly equal cuts
-    part = slice(int(bounds[rank]), int(bounds[rank + 1]))
-    return Batch(
-        inputs=batch.inputs[:, part],
-        targets=batch.targets[:, part],
-        mask=batch.mask[:, part],
-        lengths=None if batch.lengths is None else batch.lengths[part],
-    )
-
-
 def require_process_group() -> int:
     """The world size; initialises from torchrun's environment if needed."""
     if not dist.is_initialized():
@@ -111,3 +89,9 @@ def all_reduce_sum(value: torch.Tensor) -> torch.Tensor:
     total = value.detach().clone()
     dist.all_reduce(total, op=dist.ReduceOp.SUM)
     return total
+
+
+def any_rank(flag: bool) -> bool:
+    """Whether ``flag`` is true on any rank: every rank must stop at the same step, so a
+    signal that reached one rank stops them all (an all-reduce of one number per step)."""
+    return bool(all_reduce_sum(torch.tensor([float(flag)])).item() > 0)

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from rnnlab.batch import Batch
+from rnnlab.checkpoint import check_optimizer_state
 from rnnlab.engine import EvalResult, StepResult
 from rnnlab.errors import InputError
 from rnnlab.model import ModelSpec
@@ -239,6 +240,12 @@ class TorchEngine:
         out, state_n = self._run(inputs, state, None)
         return out.cpu().numpy(), state_n
 
+    def probe(self, batch: Batch):
+        """States, gates, cells and the total ∂L/∂h_t (:mod:`rnnlab.torch.probe`)."""
+        from rnnlab.torch.probe import probe_torch
+
+        return probe_torch(self.spec, self.state_dict(), batch)
+
     @staticmethod
     def detach(state):
         """The state cut from its graph (between truncated-BPTT chunks)."""
@@ -297,26 +304,19 @@ class TorchEngine:
     def load_optimizer_state(self, tensors: dict[str, np.ndarray], meta: dict) -> None:
         """Restore an ``optimizer_state()`` from either engine: buffers, step, hyperparameters."""
         kind_name = self.optimizer_name
-        if meta.get("optimizer") != kind_name:
-            raise ValueError(
-                f"cannot load a {meta.get('optimizer')!r} optimizer state into {kind_name!r}"
-            )
         index = {name: i for i, name in enumerate(self.param_names)}
         shapes = dict(
-            zip(self.param_names, (p.shape for p in self.model.parameters()), strict=True)
+            zip(self.param_names, (tuple(p.shape) for p in self.model.parameters()), strict=True)
+        )
+        # From a checkpoint: a CheckpointError for anything that does not fit.
+        check_optimizer_state(
+            kind_name, BUFFERS[kind_name], HYPER[kind_name], shapes, tensors, meta
         )
         state: dict[int, dict] = {}
         for key, value in tensors.items():
             kind, _, name = key.partition(".")
-            if kind not in BUFFERS[kind_name] or name not in index:
-                raise ValueError(f"{kind_name} state has an unexpected tensor {key!r}")
-            if tuple(value.shape) != tuple(shapes[name]):
-                raise ValueError(
-                    f"{kind_name} state tensor {key!r} has shape {tuple(value.shape)}, "
-                    f"parameter {name!r} has {tuple(shapes[name])}"
-                )
             state.setdefault(index[name], {})[kind] = torch.tensor(np.asarray(value))
-        step = int(meta["step"])
+        step = meta["step"]
         if kind_name != "sgd":  # torch's Adam keeps the step count per parameter
             for entry in state.values():
                 entry["step"] = torch.tensor(float(step))

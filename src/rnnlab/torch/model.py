@@ -5,6 +5,8 @@ The twin of :class:`rnnlab.numpy.model.Model`, built from the same
 (``embedding.weight``, ``rnn.weight_ih_l0``, ..., ``head.weight``, ``head.bias``; with tied
 weights the head reads ``embedding.weight`` and has no weight of its own), and a seed gives
 the NumPy model's initial weights, so the same seed starts both engines at the same point.
+Read it after :mod:`rnnlab.torch.layers` (the recurrent stack, ``self.rnn``); the training
+step around it is :mod:`rnnlab.torch.engine`.
 """
 
 import numpy as np
@@ -69,9 +71,9 @@ class TorchModel(nn.Module):
     @torch.no_grad()
     def load_numpy_init(self, seed: int | None) -> None:
         """Overwrite every weight with the NumPy model's initialisation for ``seed``."""
-        from rnnlab.numpy.model import Model  # NumPy only; the init schemes live there
+        from rnnlab.engine import initial_weights  # the init schemes are defined once
 
-        arrays = Model(self.spec, seed=seed).state_dict()
+        arrays = initial_weights(self.spec, seed)
         self.load_state_dict({k: torch.from_numpy(v) for k, v in arrays.items()}, strict=True)
 
     @property

@@ -1,5 +1,7 @@
 """The same recurrent layer on top of torch.nn.LSTM / GRU / RNN (cuDNN on a GPU).
 
+The native backend: read it after :mod:`rnnlab.torch.layers`, whose interface it copies.
+
 :func:`native_recurrent` takes :class:`~rnnlab.torch.layers.ScratchRecurrent`'s arguments
 and returns a subclass of the matching torch.nn module: the parameters *are* torch.nn's, so
 a state_dict moves between the two backends (and plain torch.nn) unchanged, and
@@ -17,8 +19,10 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from rnnlab.torch.cells import STEPS
-from rnnlab.torch.layers import RecurrentChecks, check_sizes, resolve_cell
+from rnnlab.cells import cell_kind
+from rnnlab.shapes import check_sizes
+from rnnlab.torch.cells import resolve_cell
+from rnnlab.torch.checks import RecurrentChecks
 
 
 class NativeRecurrent(RecurrentChecks):
@@ -46,15 +50,24 @@ class NativeRecurrent(RecurrentChecks):
 
 
 class NativeLSTM(NativeRecurrent, nn.LSTM):
-    state_size = 2
+    state_names = cell_kind("lstm").states
 
 
 class NativeGRU(NativeRecurrent, nn.GRU):
-    state_size = 1
+    state_names = cell_kind("gru").states
 
 
 class NativeRNN(NativeRecurrent, nn.RNN):
-    state_size = 1
+    state_names = cell_kind("rnn").states
+
+
+# The cells torch.nn has a module for, by step name (rnnlab.torch.cells.STEPS).
+NATIVE: dict[str, type[NativeRecurrent]] = {
+    "lstm": NativeLSTM,
+    "gru": NativeGRU,
+    "rnn_tanh": NativeRNN,
+    "rnn_relu": NativeRNN,
+}
 
 
 def native_recurrent(
@@ -77,10 +90,10 @@ def native_recurrent(
     """
     check_sizes("native_recurrent", input_size, hidden_size, num_layers, dropout)
     mode = resolve_cell(cell, nonlinearity)
-    if mode not in STEPS:
+    if mode not in NATIVE:
         raise ValueError(
             f"cell {cell!r} has no torch.nn module; the native backend runs "
-            f"{', '.join(STEPS)} (use backend 'scratch' for the extra cells)"
+            f"{', '.join(NATIVE)} (use backend 'scratch' for the extra cells)"
         )
     kw = dict(
         num_layers=num_layers,
@@ -91,8 +104,6 @@ def native_recurrent(
         device=device,
         dtype=dtype,
     )
-    if mode == "lstm":
-        return NativeLSTM(input_size, hidden_size, **kw)
-    if mode == "gru":
-        return NativeGRU(input_size, hidden_size, **kw)
-    return NativeRNN(input_size, hidden_size, nonlinearity=mode.removeprefix("rnn_"), **kw)
+    if NATIVE[mode] is NativeRNN:
+        kw["nonlinearity"] = mode.removeprefix("rnn_")
+    return NATIVE[mode](input_size, hidden_size, **kw)

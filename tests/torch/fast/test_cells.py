@@ -1,14 +1,15 @@
-"""The whole-sequence cells with hand-written BPTT equal a Python loop over the autograd step
-functions of rnnlab.torch.cells: states, and the gradients on xw, W_hh, b_hh and the initial
-state, with and without padding, in float64."""
+"""The whole-sequence cells of rnnlab.torch.fast.cells, with hand-written BPTT, equal a Python
+loop over the autograd step functions of rnnlab.torch.cells (the definition): states, and
+the gradients on xw, W_hh, b_hh and the initial state, with and without padding, float64."""
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from rnnlab.torch import fused_cells  # noqa: E402
-from rnnlab.torch.cells import GATES, STATE_SIZE, STEPS  # noqa: E402
-from rnnlab.torch.fused import FUSED, padding  # noqa: E402
+from rnnlab.torch.cells import STEPS, get_cell  # noqa: E402
+from rnnlab.torch.fast import FUSED  # noqa: E402
+from rnnlab.torch.fast import cells as fast_cells  # noqa: E402
+from rnnlab.torch.padding import padding  # noqa: E402
 
 f64 = torch.float64
 T, B, H = 6, 4, 3
@@ -28,9 +29,11 @@ def step_loop(cell, xw, state0, w_hh, b_hh, lengths):
 
 def random_case(cell, seed):
     g = torch.Generator().manual_seed(seed)
-    G = GATES[cell] * H
+    G = get_cell(cell).gates * H
     xw = torch.randn(T, B, G, generator=g, dtype=f64)
-    state0 = tuple(torch.randn(B, H, generator=g, dtype=f64) for _ in range(STATE_SIZE[cell]))
+    state0 = tuple(
+        torch.randn(B, H, generator=g, dtype=f64) for _ in range(get_cell(cell).state_size)
+    )
     w_hh = torch.rand(G, H, generator=g, dtype=f64) * 1.2 - 0.6
     b_hh = torch.rand(G, generator=g, dtype=f64) * 1.2 - 0.6
     return xw, state0, w_hh, b_hh
@@ -82,8 +85,8 @@ def test_sequence_forward_and_backward_equal_the_autograd_step_loop(cell, padded
 def test_tanh_through_sigmoid_is_tanh(dtype):
     x = torch.cat([torch.linspace(-30, 30, 2001), torch.tensor([0.0, 1e-8, -1e-30, 88.0])])
     x = x.to(dtype)
-    one, two = fused_cells.constants(x)
-    got = fused_cells.tanh(x, torch.empty_like(x), one, two)
+    one, two = fast_cells.constants(x)
+    got = fast_cells.tanh(x, torch.empty_like(x), one, two)
     atol = 1e-15 if dtype == torch.float64 else 3e-7  # absolute: 2σ - 1 cancels near 0
     torch.testing.assert_close(got, torch.tanh(x), rtol=0, atol=atol)
     assert got.abs().max() <= 1.0
@@ -95,7 +98,7 @@ def test_gru_reset_gate_multiplies_the_recurrent_bias():
     xw[0, 0, 0] = -50.0  # r = σ(-50) ≈ 0
     b_hh = torch.tensor([0.0, 0.0, 3.0], dtype=f64)  # b_hn = 3
     w_hh = torch.zeros(3, 1, dtype=f64)
-    hs, _, _ = fused_cells.gru_forward(xw, (torch.zeros(1, 1, dtype=f64),), w_hh, b_hh, None)
+    hs, _, _ = fast_cells.gru_forward(xw, (torch.zeros(1, 1, dtype=f64),), w_hh, b_hh, None)
     # z = σ(0) = ½, n = tanh(0 + r·3) ≈ 0 -> h ≈ 0; a b_hn outside r would give ½·tanh(3)
     assert abs(hs.item()) < 1e-20
 

@@ -1,4 +1,4 @@
-"""The fast path of ScratchRecurrent: one ``torch.autograd.Function`` per layer and direction.
+"""One ``torch.autograd.Function`` per layer and direction: a whole sequence, BPTT by hand.
 
 Differentiating the step functions of :mod:`rnnlab.torch.cells` with autograd records
 ~10-20 small operations per time step and replays them backward one node at a time; at the
@@ -6,7 +6,7 @@ sizes rnnlab trains that bookkeeping, not arithmetic, is most of a training step
 :class:`FusedRecurrence` instead runs a whole sequence as one autograd node::
 
     forward:   xw = x W_ihᵀ + b_ih                  one (T·B, I)×(I, G·H) matmul
-               for t: state_t = cell(xw_t, state_{t-1})   (rnnlab.torch.fused_cells)
+               for t: state_t = cell(xw_t, state_{t-1})   (rnnlab.torch.fast.cells)
     backward:  for t = T-1..0: the cell's hand-derived BPTT step
                dx = dxw W_ih,  dW_ih = dxwᵀ x,  db_ih = Σ dxw        one matmul each
                dW_hh = daᵀ h_{t-1},  db_hh = Σ da
@@ -16,45 +16,27 @@ tanh and relu RNNs) have a fused version in :data:`FUSED`; the tests prove it eq
 autograd-derived steps and to torch.nn in float64. The extra cells (peephole, LayerNorm
 LSTMs) keep the per-step autograd path.
 
-Padded batches: ``lengths`` make steps t ≥ lengths[b] of sequence b padding, always a suffix
-(the layer reverses each sequence within its own length). The forward keeps the state there,
-so ``state_n`` is each sequence's state at its last real step, and the outputs there are
-zero; the backward therefore lands the final state's gradient on each sequence's last real
-step, and nothing flows through the padding.
+Padded batches (:mod:`rnnlab.torch.padding`): the forward keeps the state on padding, so
+``state_n`` is each sequence's state at its last real step, and the outputs there are zero;
+the backward therefore lands the final state's gradient on each sequence's last real step,
+and nothing flows through the padding.
 """
 
 from functools import partial
-from typing import NamedTuple
 
 import torch
 from torch.autograd.function import once_differentiable
 
-from rnnlab.torch import fused_cells
 from rnnlab.torch.cells import State
+from rnnlab.torch.fast import cells
+from rnnlab.torch.padding import Padding
 
-FUSED = {  # cell -> (forward, backward), see rnnlab.torch.fused_cells
-    "lstm": (fused_cells.lstm_forward, fused_cells.lstm_backward),
-    "gru": (fused_cells.gru_forward, fused_cells.gru_backward),
-    "rnn_tanh": (partial(fused_cells.rnn_forward, nonlinearity="tanh"), fused_cells.rnn_backward),
-    "rnn_relu": (partial(fused_cells.rnn_forward, nonlinearity="relu"), fused_cells.rnn_backward),
+FUSED = {  # step name -> (forward, backward), see rnnlab.torch.fast.cells
+    "lstm": (cells.lstm_forward, cells.lstm_backward),
+    "gru": (cells.gru_forward, cells.gru_backward),
+    "rnn_tanh": (partial(cells.rnn_forward, nonlinearity="tanh"), cells.rnn_backward),
+    "rnn_relu": (partial(cells.rnn_forward, nonlinearity="relu"), cells.rnn_backward),
 }
-
-
-class Padding(NamedTuple):
-    """Where a padded batch's padding is: steps t ≥ lengths[b] of sequence b."""
-
-    real: torch.Tensor  # (T, B, 1) bool, True on real steps
-    last: torch.Tensor  # (B,) int64, lengths - 1: each sequence's last real step
-    first_padded: int  # min(lengths): every sequence is real before this step
-
-
-def padding(lengths: torch.Tensor | None, T: int, device) -> Padding | None:
-    """The padding of ``lengths`` (B,) ints in 1..T (CPU), or None when there is none."""
-    if lengths is None or int(lengths.min()) == T:
-        return None
-    lengths = lengths.to(device)
-    real = torch.arange(T, device=device)[:, None] < lengths[None, :]  # (T, B)
-    return Padding(real[:, :, None], lengths - 1, int(lengths.min()))
 
 
 def at_last_steps(d_final: torch.Tensor, pad: Padding | None, T: int) -> dict[int, torch.Tensor]:
@@ -71,8 +53,8 @@ class FusedRecurrence(torch.autograd.Function):
     """``apply(cell, pad, x, w_ih, w_hh, b_ih, b_hh, *state0) -> (y, *state_n)``.
 
     x (T, B, I); weights and biases torch.nn's (G·H, I), (G·H, H), (G·H,); state0 (h0,) or
-    (h0, c0), each (B, H); pad from :func:`padding`. y (T, B, H) is h_t on real steps and 0 on
-    padding; state_n is the state at each sequence's last real step.
+    (h0, c0), each (B, H); pad from :func:`rnnlab.torch.padding.padding`. y (T, B, H) is h_t
+    on real steps and 0 on padding; state_n is the state at each sequence's last real step.
     """
 
     @staticmethod

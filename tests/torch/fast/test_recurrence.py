@@ -1,22 +1,24 @@
-"""The fused recurrence (one autograd Function per layer and direction, BPTT by hand) is the
-per-step autograd path of ScratchRecurrent and torch.nn: finite-difference gradchecks of the
-Function, and whole layers compared for every cell, stack shape, padding, initial state,
-dropout, dtype and chunking."""
+"""The fast path (rnnlab.torch.fast: one autograd Function per layer and direction, BPTT by
+hand) equals the definition, the per-step autograd path of ScratchRecurrent, and torch.nn:
+finite-difference gradchecks of the Function, and whole layers compared for every cell,
+stack shape, padding, initial state, dropout, dtype and chunking."""
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from rnnlab.torch.fused import FUSED, FusedRecurrence, padding  # noqa: E402
+from rnnlab.torch.cells import get_cell  # noqa: E402
+from rnnlab.torch.fast import FUSED, FusedRecurrence  # noqa: E402
 from rnnlab.torch.layers import ScratchRecurrent  # noqa: E402
 from rnnlab.torch.native import native_recurrent  # noqa: E402
+from rnnlab.torch.padding import padding  # noqa: E402
 
 f64 = torch.float64
 CELLS = list(FUSED)  # lstm, gru, rnn_tanh, rnn_relu
 
 
 def state_size(cell: str) -> int:
-    return 2 if cell == "lstm" else 1
+    return get_cell(cell).state_size
 
 
 # --------------------------------------------------------------------------- the Function
@@ -25,7 +27,7 @@ def state_size(cell: str) -> int:
 def test_gradcheck_of_every_input(cell, lengths):
     """Finite differences of x, W_ih, W_hh, b_ih, b_hh, h0 (and c0) through y and state_n."""
     T, B, I, H = 4, 3, 2, 2
-    G = {"lstm": 4, "gru": 3}.get(cell, 1) * H
+    G = get_cell(cell).gates * H
     g = torch.Generator().manual_seed(0)
 
     def leaf(*shape):
@@ -173,7 +175,7 @@ def test_no_grad_forward_gives_the_training_forward():
 
 
 def test_extra_cells_keep_the_per_step_autograd_path():
-    pytest.importorskip("rnnlab.torch.extra_cells")
+    assert set(FUSED) == {"lstm", "gru", "rnn_tanh", "rnn_relu"}
     for cell in ("peephole_lstm", "layernorm_lstm"):
         assert not ScratchRecurrent(cell, 3, 4).uses_fused
 

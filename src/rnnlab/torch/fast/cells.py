@@ -1,11 +1,12 @@
 """Whole-sequence LSTM, GRU and Elman recurrences, each with its backward written by hand.
 
-The fast path of :class:`~rnnlab.torch.layers.ScratchRecurrent`; :mod:`rnnlab.torch.fused`
-wraps these in one ``torch.autograd.Function``. Each cell has a ``*_forward`` that runs all
-T steps into preallocated buffers and returns a named cache, and beside it a ``*_backward``
-that runs BPTT over that cache in the same variable names. The math is that of the step
-functions in :mod:`rnnlab.torch.cells` (the tests prove the two paths equal), arranged so
-that few, large operations do the work:
+The fast path of :class:`~rnnlab.torch.layers.ScratchRecurrent`;
+:mod:`rnnlab.torch.fast.recurrence` wraps these in one ``torch.autograd.Function``. Each
+cell has a ``*_forward`` that runs all T steps into preallocated buffers and returns a
+named cache, and beside it a ``*_backward`` that runs BPTT over that cache in the same
+variable names. The math is that of the step functions in :mod:`rnnlab.torch.cells`, the
+definition (the tests prove the two paths equal), arranged so that few, large operations
+do the work:
 
 * the input projection ``xw = x W_ihᵀ + b_ih`` (T, B, G·H) arrives computed for all steps;
   a step runs one (B, H)×(H, G·H) matmul forward and one (B, G·H)×(G·H, H) backward, each
@@ -20,7 +21,7 @@ that few, large operations do the work:
   to a tensor on every call, which costs as much as a small operation.
 
 Arguments: ``xw`` (T, B, G·H), the cell's to overwrite; ``state0`` (h0,) or (h0, c0), each
-(B, H); ``w_hh`` (G·H, H); ``b_hh`` (G·H,); ``pad`` a :class:`~rnnlab.torch.fused.Padding`
+(B, H); ``w_hh`` (G·H, H); ``b_hh`` (G·H,); ``pad`` a :class:`~rnnlab.torch.padding.Padding`
 or None. Padding is a suffix of every sequence: the forward keeps the state there, and the
 backward is handed gradients that are zero there, so padding steps contribute nothing.
 
