@@ -41,12 +41,15 @@ class NumpyEngine:
         out, state_n, cache = self.model.forward(
             batch.inputs, state, train=train, lengths=batch.lengths
         )
-        if self.spec.loss == "cross_entropy":
-            loss, d_out = softmax_cross_entropy(out, batch.targets, batch.mask)
-        else:
-            loss, d_out = mse(out, np.asarray(batch.targets, out.dtype), batch.mask)
+        loss, d_out = self.loss(out, batch)
         grads, _ = self.model.backward(d_out, cache)
         return loss, grads, state_n, out
+
+    def loss(self, out: np.ndarray, batch: Batch):
+        """The spec's loss, mean over the counted positions: (loss, ∂loss/∂out)."""
+        if self.spec.loss == "cross_entropy":
+            return softmax_cross_entropy(out, batch.targets, batch.mask)
+        return mse(out, np.asarray(batch.targets, out.dtype), batch.mask)
 
     def train_step(self, batch: Batch, state=None) -> StepResult:
         # A diverging run overflows somewhere; that is detected below from the loss and the
@@ -67,10 +70,7 @@ class NumpyEngine:
             out, state_n, _ = self.model.forward(
                 batch.inputs, state, train=False, lengths=batch.lengths
             )
-            if self.spec.loss == "cross_entropy":
-                loss, _ = softmax_cross_entropy(out, batch.targets, batch.mask)
-            else:
-                loss, _ = mse(out, np.asarray(batch.targets, out.dtype), batch.mask)
+            loss, _ = self.loss(out, batch)
         return EvalResult(float(loss), batch.num_targets, out, state_n)
 
     def forward(self, inputs: np.ndarray, state=None):
