@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from rnnlab.errors import InputError, describe_os_error, one_line
+from rnnlab.optimizers import OPTIMIZERS
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -255,7 +256,7 @@ def _train_options(f):
             "--max-time", type=float, help="Stop (and checkpoint) after this many seconds."
         ),
         click.option("--batch-size", type=int),
-        click.option("--optimizer", type=click.Choice(["adam", "adamw", "sgd"])),
+        click.option("--optimizer", type=click.Choice(OPTIMIZERS)),
         click.option("--lr", type=float, help="Learning rate."),
         click.option("--weight-decay", type=float),
         click.option("--momentum", type=float, help="SGD momentum."),

@@ -25,7 +25,7 @@ def test_round_trip_and_repr_shows_only_changes():
     [
         ({"batch_size": 0}, "--batch-size must be a positive integer, got 0"),
         ({"lr": -1.0}, "--lr must be positive"),
-        ({"optimizer": "rmsprop"}, "--optimizer must be one of adam, adamw, sgd"),
+        ({"optimizer": "rmsprop"}, "--optimizer must be one of sgd, adam, adamw"),
         ({"schedule": "step"}, "--schedule must be one of"),
         ({"grad_clip": 0.0}, "--grad-clip must be positive"),
     ],

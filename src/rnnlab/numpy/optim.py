@@ -34,8 +34,7 @@ from typing import Any
 import numpy as np
 
 from rnnlab.checkpoint import check_optimizer_state
-
-OPTIMIZERS = ("sgd", "adam", "adamw")
+from rnnlab.optimizers import BUFFERS, HYPERPARAMETERS, OPTIMIZERS
 
 
 class Optimizer:
@@ -121,8 +120,8 @@ class SGD(Optimizer):
     """Stochastic gradient descent with optional momentum, Nesterov momentum and L2 decay."""
 
     name = "sgd"
-    buffer_names = ("momentum_buffer",)
-    hyper_names = ("momentum", "dampening", "nesterov", "weight_decay")
+    buffer_names = BUFFERS["sgd"]
+    hyper_names = HYPERPARAMETERS["sgd"]
 
     def __init__(
         self,
@@ -166,8 +165,8 @@ class Adam(Optimizer):
     """Adam (Kingma & Ba) with torch's bias corrections; weight_decay is an L2 term in g."""
 
     name = "adam"
-    buffer_names = ("exp_avg", "exp_avg_sq")
-    hyper_names = ("betas", "eps", "weight_decay")
+    buffer_names = BUFFERS["adam"]
+    hyper_names = HYPERPARAMETERS["adam"]
     decoupled = False  # AdamW sets True: decay the weights, not the gradient
 
     def __init__(

@@ -25,14 +25,11 @@ from rnnlab.checkpoint import check_optimizer_state
 from rnnlab.engine import EvalResult, StepResult
 from rnnlab.errors import InputError
 from rnnlab.model import ModelSpec
+from rnnlab.optimizers import BUFFERS, HYPERPARAMETERS, OPTIMIZERS
 from rnnlab.torch.model import TorchModel, check_backend
 
-OPTIMIZERS = ("sgd", "adam", "adamw")
 DEVICES = ("cpu", "cuda", "cuda:N", "auto")
-BUFFERS = {"sgd": ("momentum_buffer",), "adam": ("exp_avg", "exp_avg_sq")}
-BUFFERS["adamw"] = BUFFERS["adam"]
-HYPER = {"sgd": ("momentum", "dampening", "nesterov", "weight_decay")}
-HYPER["adam"] = HYPER["adamw"] = ("betas", "eps", "weight_decay")
+HYPER = HYPERPARAMETERS
 
 
 def resolve_device(device: str | torch.device) -> torch.device:

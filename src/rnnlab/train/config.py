@@ -10,9 +10,9 @@ from dataclasses import asdict, dataclass, fields
 from rnnlab.config import check_fields
 from rnnlab.errors import InputError
 from rnnlab.model import compact_repr
+from rnnlab.optimizers import OPTIMIZERS
 
 SCHEDULES = ("constant", "cosine", "plateau")
-OPTIMIZERS = ("adam", "adamw", "sgd")
 
 
 @dataclass(frozen=True)
