@@ -10,7 +10,7 @@ that read a run. Each must exit 0, or 2 with one line "rnnlab: error: ..."; neve
 traceback, a hang, or a change outside the run directory. Inside it, only a committed save
 journal may be rolled forward (and an uncommitted one removed).
 
-A feature that adds a file to a run adds it to FILES here (see rnnlab.checkpoint.RUN_FILES).
+A feature that adds a file to a run adds it to FILES here (see rnnlab.run_files.RUN_FILES).
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rnnlab.checkpoint import CHECKPOINT_FILES
 from rnnlab.cli import main
-from tests.test_checkpoint import _tree, within
+from rnnlab.run_files import CHECKPOINT_FILES
+from tests.checkpoint_cases import tree_of, within
 
 QUICK = ["--steps", "4", "--eval-every", "2", "--save-every", "2", "--log-every", "2"]
 QUICK += ["--hidden", "4", "--quiet"]
@@ -253,13 +253,13 @@ def _fuzz_one(runs, kind, data, capsys, commands, scope=DAMAGED) -> None:
         run = parent / "run"
         shutil.copytree(runs[kind], run, symlinks=True)
         what = _mutate(data, run, parent, scope)
-        outside = {k: v for k, v in _tree(parent).items() if not k.startswith("run")}
-        sources = _tree(runs["root"])
+        outside = {k: v for k, v in tree_of(parent).items() if not k.startswith("run")}
+        sources = tree_of(runs["root"])
         for command in commands:
             argv = [a.replace("{run}", str(run)) for a in command]
-            before = _tree(run)
+            before = tree_of(run)
             code, err = _run_command(argv, capsys)
-            after = _tree(run)
+            after = tree_of(run)
             context = f"{what}: {argv[0]} exited {code} ({err.strip()})"
             if argv[0] != "train":  # readers change nothing but a journal
                 assert after == before or _rolled_forward(before, after), context
@@ -268,9 +268,9 @@ def _fuzz_one(runs, kind, data, capsys, commands, scope=DAMAGED) -> None:
                 assert {k: v for k, v in after.items() if k not in lock} == {
                     k: v for k, v in before.items() if k not in lock
                 } or _rolled_forward(before, after), context
-            now = {k: v for k, v in _tree(parent).items() if not k.startswith("run")}
+            now = {k: v for k, v in tree_of(parent).items() if not k.startswith("run")}
             assert now == outside, f"{context}: something outside the run changed"
-        assert _tree(runs["root"]) == sources, f"{what}: the source runs changed"
+        assert tree_of(runs["root"]) == sources, f"{what}: the source runs changed"
 
 
 # --- the tests -------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ Figures are built with matplotlib's object API (:class:`~matplotlib.figure.Figur
 the Agg canvas), never through ``pyplot``: nothing is registered in pyplot's global list of
 open figures, nothing is ever shown, importing this module does not change the user's
 backend, and each figure is freed as soon as it is saved. Every file is written atomically
-(:func:`rnnlab.checkpoint.atomic_write_bytes`: a temporary file in the same directory, then
+(:func:`rnnlab.atomic_write.atomic_write_bytes`: a temporary file in the same directory, then
 ``os.replace``), so a reader never sees half a PNG.
 
 Every public function returns the path it wrote; :func:`plot_training` a list of them.
@@ -22,7 +22,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from rnnlab.checkpoint import atomic_write_bytes
+from rnnlab.atomic_write import atomic_write_bytes
 from rnnlab.diagnostics.gates import SIGMOID_THRESHOLDS, TANH_THRESHOLDS
 from rnnlab.errors import InputError
 from rnnlab.train.run_dir import METRICS_FILE, MetricsLog
@@ -258,6 +258,42 @@ def plot_sine_fit(
     if test_at is not None:
         ax.axvline(test_at, color="black", linestyle="-.", label="test starts")
     _finish(ax, "sine regression: one-step-ahead prediction", "t", "value")
+    return _save(fig, path)
+
+
+# --------------------------------------------------------------------------- classification
+
+
+def plot_confusion(
+    path: PathLike, confusion, labels: Sequence[str], title: str = "confusion matrix"
+) -> Path:
+    """The confusion matrix: row i (true class) × column j (predicted), each cell shaded by
+    the share of row i it holds (its recall for i = j) and written as a count.
+
+    Args:
+        confusion: (K, K) counts, ``confusion[i, j]`` examples of class i predicted as j.
+        labels: the K class names, in the order of the rows.
+    """
+    counts = np.asarray(confusion)
+    K = len(labels)
+    if counts.shape != (K, K):
+        raise ValueError(
+            f"plot_confusion needs ({K}, {K}) counts for {K} labels, got {counts.shape}"
+        )
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)  # (K, K): rows sum to 1
+    side = min(3.0 + 0.45 * K, 14.0)
+    fig, ax = _figure(side + 1.0, side)
+    image = ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
+    fig.colorbar(image, ax=ax, label="share of the true class")
+    if K <= 30:  # beyond that the numbers would not fit their cells
+        for i, j in np.ndindex(K, K):
+            color = "white" if shares[i, j] > 0.5 else "black"
+            ax.text(j, i, f"{counts[i, j]:,}", ha="center", va="center", color=color, fontsize=8)
+    ticks = np.arange(K)
+    ax.set_xticks(ticks, [str(n) for n in labels], rotation=45 if K > 4 else 0, ha="right")
+    ax.set_yticks(ticks, [str(n) for n in labels])
+    accuracy = np.trace(counts) / max(counts.sum(), 1)
+    ax.set(title=f"{title}: accuracy {accuracy:.1%}", xlabel="predicted", ylabel="true")
     return _save(fig, path)
 
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnlab.checkpoint import check_optimizer_state
+from rnnlab.checkpoint_checks import check_optimizer_state
 from rnnlab.optimizers import BUFFERS, HYPERPARAMETERS, OPTIMIZERS
 
 
@@ -100,7 +100,7 @@ class Optimizer:
         """Restore a ``state_dict()``: buffers, step count and hyperparameters (lr included).
 
         The state comes from a checkpoint, so it is checked first
-        (:func:`rnnlab.checkpoint.check_optimizer_state`).
+        (:func:`rnnlab.checkpoint_checks.check_optimizer_state`).
         """
         shapes = {name: param.shape for name, param in self.params.items()}
         check_optimizer_state(self.name, self.buffer_names, self.hyper_names, shapes, tensors, meta)
@@ -168,6 +168,7 @@ class Adam(Optimizer):
     buffer_names = BUFFERS["adam"]
     hyper_names = HYPERPARAMETERS["adam"]
     decoupled = False  # AdamW sets True: decay the weights, not the gradient
+    default_weight_decay = 0.0  # AdamW's is 1e-2, as torch's
 
     def __init__(
         self,
@@ -175,9 +176,12 @@ class Adam(Optimizer):
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        weight_decay: float | None = None,
     ) -> None:
+        """``weight_decay`` None means the class's ``default_weight_decay`` (torch's)."""
         super().__init__(params, lr)
+        if weight_decay is None:
+            weight_decay = self.default_weight_decay
         if not all(0.0 <= b < 1.0 for b in betas) or len(betas) != 2:
             raise ValueError(
                 f"{type(self).__name__}: betas must be two values in [0, 1), got {betas}"
@@ -230,16 +234,7 @@ class AdamW(Adam):
 
     name = "adamw"
     decoupled = True
-
-    def __init__(
-        self,
-        params: dict[str, np.ndarray],
-        lr: float = 1e-3,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-        weight_decay: float = 1e-2,
-    ) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay)
+    default_weight_decay = 1e-2  # torch.optim.AdamW's
 
 
 def build_optimizer(name: str, params: dict[str, np.ndarray], lr: float, **kw: Any) -> Optimizer:

@@ -1,6 +1,6 @@
 """One trainer per run: a lock held for a training session's whole life.
 
-The save journal in :mod:`rnnlab.checkpoint` keeps each *save* atomic, but two trainers on
+The save journal in :mod:`rnnlab.journal` keeps each *save* atomic, but two trainers on
 one run directory would still take turns overwriting each other's checkpoints and append
 interleaved records to ``metrics.jsonl``. ``train.lock`` prevents that:
 
@@ -30,8 +30,8 @@ import stat
 import time
 from pathlib import Path
 
-from rnnlab.checkpoint import LOCK_FILE
 from rnnlab.errors import CheckpointError
+from rnnlab.run_files import LOCK_FILE
 
 try:
     import fcntl

@@ -1,7 +1,8 @@
 """The run directory around a checkpoint: its name, its creation, and metrics.jsonl.
 
-The checkpoint files themselves (and the crash-safe way they are replaced) belong to
-:mod:`rnnlab.checkpoint`; this module only decides where a run lives, refuses to clobber
+The checkpoint files themselves belong to :mod:`rnnlab.checkpoint`, the crash-safe way
+they are replaced to :mod:`rnnlab.journal`, and the declared set of names to
+:mod:`rnnlab.run_files`; this module only decides where a run lives, refuses to clobber
 one by accident, and keeps the metrics log in step with the last checkpoint on resume.
 """
 
@@ -15,7 +16,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from rnnlab.checkpoint import (
+from rnnlab.atomic_write import atomic_write_bytes
+from rnnlab.errors import CheckpointError, os_error_advice
+from rnnlab.run_files import (
     CONFIG_FILE,
     LOCK_FILE,
     METRICS_FILE,
@@ -23,16 +26,14 @@ from rnnlab.checkpoint import (
     RUN_FILES,
     STATE_FILE,
     TEMP_PREFIX,
-    atomic_write_bytes,
     read_run_file,
 )
-from rnnlab.errors import CheckpointError, os_error_advice
 
 MAX_METRICS_BYTES = 1 << 30  # a year of records at one a second is ~100 MB
 
 # Files rnnlab writes into a run directory, and so may remove on --overwrite.
 _OWN_FILE_PATTERNS = (
-    *RUN_FILES,  # the declared set of every file a run holds (rnnlab.checkpoint)
+    *RUN_FILES,  # the declared set of every file a run holds (rnnlab.run_files)
     f"{TEMP_PREFIX}*",  # left behind by a process killed during an atomic write
 )
 
