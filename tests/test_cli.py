@@ -291,16 +291,16 @@ def test_threads_limits_the_blas_pools_while_training_and_is_not_a_run_setting(
 ):
     from threadpoolctl import threadpool_info
 
-    import rnnlab.cli
+    import rnnlab.train.launch
 
     seen = []
-    real = rnnlab.cli._train_one
+    real = rnnlab.train.launch.train_one
 
     def spy(*args, **kwargs):
         seen.append([pool["num_threads"] for pool in threadpool_info()])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(rnnlab.cli, "_train_one", spy)
+    monkeypatch.setattr(rnnlab.train.launch, "train_one", spy)
     run = train(tmp_path / "run", "anbn", "--threads", "1")
     assert seen and set(seen[0]) == {1}
     assert "threads" not in (run / "config.json").read_text()

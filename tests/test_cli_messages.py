@@ -150,12 +150,12 @@ def test_an_os_error_names_the_path_and_what_to_do(capsys):
 
 
 def test_an_os_error_without_a_path_still_says_what_to_do(capsys, anbn_run, monkeypatch):
-    import rnnlab.report
+    import rnnlab.tables
 
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(rnnlab.report, "print_metrics", full_disk)
+    monkeypatch.setattr(rnnlab.tables, "print_metrics", full_disk)
     line = error_line(capsys, ["evaluate", str(anbn_run)])
     assert line.startswith("rnnlab: error: No space left on device; free some disk space")
     assert "()" not in line and "--resume RUN" in line
@@ -264,15 +264,15 @@ def test_diverged_weights_are_one_line_without_numpy_warnings(capsys, chars_run,
 
 
 def test_python_warnings_are_one_line_each(capsys, monkeypatch):
-    import rnnlab.report
+    import rnnlab.tables
 
-    listing = rnnlab.report.print_tasks
+    listing = rnnlab.tables.print_tasks
 
     def warns(tasks):
         warnings.warn("a library changed its mind\n  about something", UserWarning, stacklevel=1)
         listing(tasks)
 
-    monkeypatch.setattr(rnnlab.report, "print_tasks", warns)
+    monkeypatch.setattr(rnnlab.tables, "print_tasks", warns)
     shown = warnings.showwarning
     code, out, err = run(capsys, ["tasks"])
     assert code == 0 and "anbn" in out

@@ -7,25 +7,55 @@ that differ from the defaults.
 
 from dataclasses import asdict, dataclass, fields
 
-from rnnlab.config import check_fields
 from rnnlab.errors import InputError
 from rnnlab.model import compact_repr
 from rnnlab.optimizers import OPTIMIZERS
+from rnnlab.settings import check_fields
 
 SCHEDULES = ("constant", "cosine", "plateau")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything about *how* to train (the model is a ModelSpec, the data a task)."""
+    """Everything about *how* to train (the model is a ModelSpec, the data a task).
+
+    Training stops at the first of its limits it reaches: ``steps``, ``epochs``, ``max_time``.
+
+    Attributes:
+        engine: "numpy" (hand-written gradients) or "torch".
+        backend: torch engine: "scratch" (from basic tensor ops) or "native" (torch.nn).
+        device: torch engine: "cpu", "cuda", "cuda:N" or "auto".
+        compile: torch engine: compile the model with torch.compile.
+        steps: stop after this many optimizer steps.
+        epochs: stop after this many passes over the training split.
+        max_time: stop (and checkpoint) after this many seconds.
+        batch_size: sequences per optimizer step.
+        optimizer: "sgd", "adam" or "adamw".
+        lr: the learning rate (the peak of a schedule).
+        weight_decay: L2 penalty (decoupled for adamw).
+        momentum: SGD momentum, in [0, 1).
+        grad_clip: clip the global gradient norm to this (None: no clipping).
+        schedule: learning rate over time: "constant", "cosine" or "plateau".
+        warmup_steps: linear warm-up from 0 to lr over this many steps.
+        min_lr: the floor of the cosine schedule.
+        plateau_factor: the plateau schedule multiplies the LR by this, in (0, 1).
+        plateau_patience: evaluations without improvement before the plateau schedule
+            lowers the LR.
+        early_stopping: stop after this many evaluations without improvement.
+        eval_every: evaluate on the validation split every this many steps.
+        save_every: checkpoint every this many steps.
+        log_every: log the training loss every this many steps.
+        eval_batch_size: sequences per evaluation batch.
+        seed: the seed of the initialisation, the generated data, dropout and batches.
+    """
 
     engine: str = "numpy"
-    backend: str = "scratch"  # torch engine: "scratch" (from basic ops) or "native" (torch.nn)
+    backend: str = "scratch"
     device: str = "cpu"
     compile: bool = False
-    steps: int | None = None  # stop after this many optimizer steps ...
-    epochs: int | None = None  # ... or this many passes over the training split
-    max_time: float | None = None  # ... or after this many seconds (checkpointed cleanly)
+    steps: int | None = None
+    epochs: int | None = None
+    max_time: float | None = None
     batch_size: int = 32
     optimizer: str = "adam"
     lr: float = 1e-3
@@ -34,10 +64,10 @@ class TrainConfig:
     grad_clip: float | None = 5.0
     schedule: str = "constant"
     warmup_steps: int = 0
-    min_lr: float = 0.0  # cosine floor
+    min_lr: float = 0.0
     plateau_factor: float = 0.5
-    plateau_patience: int = 3  # evaluations without improvement before the LR drops
-    early_stopping: int | None = None  # evaluations without improvement before stopping
+    plateau_patience: int = 3
+    early_stopping: int | None = None
     eval_every: int = 200
     save_every: int = 500
     log_every: int = 20

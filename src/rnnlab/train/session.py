@@ -12,17 +12,12 @@ import stat
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from rnnlab.checkpoint import (
-    load_checkpoint,
-    read_config,
-    sha256_file,
-    write_config,
-    write_vocab,
-)
+from rnnlab.checkpoint import load_checkpoint, read_run_config, write_config, write_vocab
 from rnnlab.data.vocab import Vocab
 from rnnlab.engine import build_engine, distributed_world
 from rnnlab.errors import CheckpointError, InputError
 from rnnlab.model import ModelSpec
+from rnnlab.run_files import sha256_file
 from rnnlab.tasks import TASKS, Task, TextTask, build_task
 from rnnlab.train.config import TrainConfig, check_engine_settings
 from rnnlab.train.lock import TrainingLock
@@ -199,7 +194,7 @@ def resume_run(run_dir, overrides: dict | None = None, *, reporter=None, notify=
     commit, so a refused resume leaves the run exactly as it was.
     """
     run_dir = Path(run_dir)
-    read_config(run_dir)  # a run directory, before a lock file is made in it
+    read_run_config(run_dir)  # a run directory, before a lock file is made in it
     with deferred_signals(), TrainingLock(run_dir) as lock:
         _notify(notify, lock.message())
         run = load_run(run_dir, overrides=overrides)
@@ -293,7 +288,7 @@ def load_run(
 
 def _load_checkpoint_of(run_dir: Path):
     """(ModelSpec, verified checkpoint); config.json must hold the three entries of a run."""
-    config = read_config(run_dir)
+    config = read_run_config(run_dir)
     for key in ("model", "train", "task"):
         if not isinstance(config.get(key), dict):
             raise CheckpointError(

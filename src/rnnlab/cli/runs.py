@@ -1,0 +1,107 @@
+"""``rnnlab evaluate`` and ``rnnlab generate``: what a trained run does."""
+
+import json
+import sys
+
+import click
+
+from rnnlab.cli.common import fail
+from rnnlab.tasks import TASKS
+
+# What generate does unless told, by task (the tasks know: Task.default_prime, until_eos).
+_PRIMES = ", ".join(f"{name}: {t.default_prime!r}" for name, t in TASKS.items() if t.default_prime)
+_STOP_AT_EOS = ", ".join(name for name, task in TASKS.items() if task.until_eos)
+
+
+@click.command()
+@click.argument("run", type=click.Path())
+@click.option("--split", default="val", show_default=True, help="train | val | test")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@click.option("--best", is_flag=True, help="Use the best validation weights.")
+@click.option("--engine", type=click.Choice(["numpy", "torch"]), default=None)
+@click.option("--backend", type=click.Choice(["scratch", "native"]), default=None)
+@click.option("--device", default=None)
+@click.option("--batch-size", type=click.IntRange(min=1), default=None)
+def evaluate(run, split, as_json, best, engine, backend, device, batch_size):
+    """Evaluate a run: mean loss per target, bits per token, accuracy, the optimum if known."""
+    from rnnlab.train.session import load_run
+
+    overrides = {
+        k: v for k, v in {"engine": engine, "backend": backend, "device": device}.items() if v
+    }
+    loaded = load_run(run, overrides=overrides, best=best)
+    metrics = loaded.task.evaluate(
+        loaded.engine, split, batch_size or loaded.config.eval_batch_size
+    )
+    metrics = {"run": str(run), "engine": loaded.config.engine, **metrics}
+    if as_json:
+        click.echo(json.dumps(metrics))
+    else:
+        from rnnlab.tables import print_metrics
+
+        print_metrics(metrics, title=f"{run} ({split})")
+
+
+@click.command()
+@click.argument("run", type=click.Path())
+@click.option("--prime", default=None, help=f"Text the model reads before it writes [{_PRIMES}].")
+@click.option("--length", default=500, show_default=True, help="Tokens to generate.")
+@click.option("--temperature", default=1.0, show_default=True, type=float)
+@click.option("--top-k", type=int, default=None, help="Sample among the k most likely.")
+@click.option("--seed", type=click.IntRange(min=0), default=None)
+@click.option("--argmax", is_flag=True, help="Always take the most likely token.")
+@click.option(
+    "--until-eos/--no-until-eos", default=None, help=f"Stop at <eos> [on for {_STOP_AT_EOS}]."
+)
+@click.option("--strict", is_flag=True, help="Unseen prime tokens are an error, not <unk>.")
+@click.option("--best", is_flag=True, help="Use the best validation weights.")
+@click.option("--engine", type=click.Choice(["numpy", "torch"]), default=None)
+@click.option("--backend", type=click.Choice(["scratch", "native"]), default=None)
+def generate(
+    run, prime, length, temperature, top_k, seed, argmax, until_eos, strict, best, engine, backend
+):
+    """Write text (or a sequence) with a trained model, streaming to stdout."""
+    from rnnlab.generate import check_prime
+    from rnnlab.generate import generate as generate_tokens
+    from rnnlab.train.session import load_run
+
+    overrides = {k: v for k, v in {"engine": engine, "backend": backend}.items() if v}
+    loaded = load_run(run, overrides=overrides, best=best, need_data=False)  # the vocab suffices
+    task = loaded.task
+    if task.vocab is None:
+        fail(f"task '{task.name}' has no vocabulary to write with; generate works with "
+             "chars, words, bytes, anbn and anbnan runs")  # fmt: skip
+    if length < 1:
+        fail(f"--length must be positive, got {length}")
+    until_eos = task.until_eos if until_eos is None else until_eos
+    prime = prime or task.default_prime
+    unseen = check_prime(task.vocab, prime)
+    if unseen and strict:
+        fail(f"the prime has tokens the model never saw in training: {' '.join(map(repr, unseen))}")
+    if unseen:
+        shown = " ".join(repr(u) for u in unseen[:10])
+        click.echo(f"rnnlab: warning: unseen prime tokens read as <unk>: {shown}", err=True)
+    stream = generate_tokens(
+        loaded.engine, task.vocab, prime=prime, length=length, temperature=temperature,
+        top_k=top_k, argmax=argmax, seed=seed, stop_at_eos=until_eos,
+        on_unknown="error" if strict else "unk",
+    )  # fmt: skip
+    _write(prime, stream)
+
+
+def _write(prime: str, stream) -> None:
+    """Echo the prime, then each piece as it comes."""
+    import numpy as np
+
+    click.echo(prime, nl=False)
+    # Overflow is expected and handled here: diverged weights give non-finite logits, which
+    # the sampler refuses in one line, and a tiny --temperature sends (z - max) / T to -inf,
+    # a probability of exactly 0 (the limit is argmax).
+    with np.errstate(over="ignore", invalid="ignore"):
+        for piece in stream:
+            click.echo(piece, nl=False)
+            sys.stdout.flush()
+    click.echo()
+
+
+COMMANDS = (evaluate, generate)
