@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 
 from rnnlab import plots
 from rnnlab.errors import InputError
+from rnnlab.tasks import SineTask
 from rnnlab.train import artifacts
 from rnnlab.train.run_dir import MetricsLog
 
@@ -230,6 +231,14 @@ def test_plot_sine_fit_takes_aligned_or_explicit_predictions(tmp_path, drawn):
         plots.plot_sine_fit(tmp_path / "c.png", t, clean, noisy, np.r_[clean, 0.0])
 
 
+def test_plot_confusion_titles_the_accuracy_and_refuses_a_wrong_shape(tmp_path, drawn):
+    counts = np.array([[8, 2], [1, 9]])
+    png_size(plots.plot_confusion(tmp_path / "c.png", counts, ["fresh", "rotten"], "val"))
+    assert drawn["c.png"]["titles"][0] == "val: accuracy 85.0%"
+    with pytest.raises(ValueError, match=r"\(3, 3\) counts for 3 labels, got \(2, 2\)"):
+        plots.plot_confusion(tmp_path / "d.png", counts, ["a", "b", "c"])
+
+
 def test_plot_gradient_flow_log_scale_bands_and_zero_norms(tmp_path, drawn):
     norms = {"rnn": np.r_[0.0, np.logspace(-12, 0, 30)], "lstm": np.logspace(-2, 0, 31)}
     path = plots.plot_gradient_flow(tmp_path / "flow.png", norms)
@@ -291,7 +300,23 @@ def test_plot_cell_trace_shows_the_most_varying_units(tmp_path, drawn):
 
 
 class _Task:
-    name = "anbn"  # any task without a figure of its own
+    """A task without a figure of its own."""
+
+    def figures(self):
+        return {}
+
+
+class _CleanSine:
+    """An engine stub whose one-step-ahead prediction is the clean sine at the next time."""
+
+    def __init__(self, task):
+        self.next_clean = task.data.clean[task.options["window"] :]  # (N,)
+
+    def forward(self, x):
+        T, N, _ = x.shape
+        out = np.zeros((T, N, 1))  # (T, N, 1)
+        out[-1, :, 0] = self.next_clean
+        return out, None
 
 
 def full_disk(path, data):
@@ -303,6 +328,31 @@ def test_write_plots_draws_the_curves_and_reports_no_problem(tmp_path):
     written, problem = artifacts.write_plots(tmp_path, _Task(), engine=None)
     assert [p.name for p in written] == ["loss.png", "grad_norm.png", "lr.png", "accuracy.png"]
     assert problem is None
+
+
+def test_write_plots_draws_the_tasks_own_figure_the_sine_fit(tmp_path, drawn):
+    task = SineTask({}, seed=0)
+    write_metrics(tmp_path, training_records())
+    written, problem = artifacts.write_plots(tmp_path, task, _CleanSine(task))
+    assert [p.name for p in written][-1] == "sine_fit.png" and problem is None
+    png_size(tmp_path / "sine_fit.png")
+    assert drawn["sine_fit.png"]["labels"] == [
+        "clean sine", "noisy samples", "model, one step ahead", "validation starts", "test starts"
+    ]  # fmt: skip
+
+
+def test_a_task_figure_that_fails_is_a_problem_and_the_curves_are_still_drawn(tmp_path):
+    class Broken:
+        def forward(self, x):
+            raise RuntimeError("engine gone")
+
+    write_metrics(tmp_path, training_records())
+    written, problem = artifacts.write_plots(tmp_path, SineTask({}, seed=0), Broken())
+    assert [p.name for p in written] == ["loss.png", "grad_norm.png", "lr.png", "accuracy.png"]
+    assert problem == (
+        "sine_fit.png not drawn: an internal error in rnnlab's plotting (RuntimeError: engine "
+        "gone); please report it"
+    )
 
 
 def test_a_run_that_logged_nothing_yet_is_a_problem_not_an_error(tmp_path):

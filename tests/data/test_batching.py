@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rnnlab.data.batching import minibatch_indices, pad_batch, unpad_batch
-from rnnlab.data.tasks import deterministic_mask
+from rnnlab.data.synthetic import deterministic_mask
 from rnnlab.data.vocab import Vocab
 
 FAST = settings(max_examples=80, deadline=None)

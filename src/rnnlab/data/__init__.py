@@ -1,4 +1,4 @@
-"""Data: vocabularies, one-hot encoding, synthetic tasks, text corpora and batching.
+"""Data: vocabularies, one-hot encoding, synthetic generators, text corpora and batching.
 
 NumPy only; nothing here imports torch.
 """
@@ -6,11 +6,10 @@ NumPy only; nothing here imports torch.
 from rnnlab.data.batching import PaddedBatch, minibatch_indices, pad_batch, unpad_batch
 from rnnlab.data.corpus import StreamBatches, default_corpus, read_text, split_stream
 from rnnlab.data.encode import from_one_hot, one_hot
-from rnnlab.data.tasks import (
+from rnnlab.data.synthetic import (
     COPY_BLANK,
     COPY_DELIM,
     COPY_VOCAB_SIZE,
-    TASK_DEFAULTS,
     CopyData,
     SineData,
     anbn_sequences,
@@ -23,7 +22,6 @@ from rnnlab.data.tasks import (
     optimal_token_losses,
     sine_noise_floor,
     split_indices,
-    task_defaults,
 )
 from rnnlab.data.vocab import LEVELS, Vocab
 
@@ -32,7 +30,6 @@ __all__ = [
     "COPY_DELIM",
     "COPY_VOCAB_SIZE",
     "LEVELS",
-    "TASK_DEFAULTS",
     "CopyData",
     "PaddedBatch",
     "SineData",
@@ -55,6 +52,5 @@ __all__ = [
     "sine_noise_floor",
     "split_indices",
     "split_stream",
-    "task_defaults",
     "unpad_batch",
 ]

@@ -25,7 +25,7 @@ class PaddedBatch:
     mask:      (T, B) bool; ``t < lengths[b]``: the real targets.
     lengths:   (B,) int64; ``len(seq_b) - 1``.
     eval_mask: (T, B) bool; the targets to score in evaluation: the caller's per-sequence
-               ``extra`` masks (e.g. :func:`rnnlab.data.tasks.deterministic_mask`), False on
+               ``extra`` masks (e.g. :func:`rnnlab.data.synthetic.deterministic_mask`), False on
                padding; equal to ``mask`` when no ``extra`` was given.
     """
 

@@ -30,7 +30,7 @@ def plots_available() -> bool:
 
 
 def write_plots(run_dir, task, engine) -> Plots:
-    """Training curves, plus the task's own figure (the sine fit)."""
+    """Training curves, plus the task's own figures (:meth:`Task.figures`: the sine fit)."""
     run_dir = Path(run_dir)
     plots = _plots_module()
     if isinstance(plots, str):
@@ -44,23 +44,10 @@ def write_plots(run_dir, task, engine) -> Plots:
             "no training curves: nothing was logged yet (the run stopped before its first "
             "logged step; see --log-every)"
         )
-    if task.name == "sine":
-        fit = _attempt("sine_fit.png", problems, _plot_sine, plots, run_dir, task, engine)
-        written += [fit] if fit else []
+    for name, draw in task.figures().items():
+        drawn = _attempt(name, problems, draw, plots, run_dir / name, engine)
+        written += [drawn] if drawn else []
     return Plots(written, "; ".join(problems) or None)
-
-
-def _plot_sine(plots, run_dir: Path, task, engine) -> Path:
-    data = task.data
-    predicted = task.predictions(engine)
-    t_pred = data.t[len(data.t) - len(predicted) :]
-    val, test = (task.splits[k] for k in ("val", "test"))  # window indices
-    val_at = t_pred[val[0]] if len(val) else None
-    test_at = t_pred[test[0]] if len(test) else None
-    curve = (t_pred, predicted)
-    return plots.plot_sine_fit(
-        run_dir / "sine_fit.png", data.t, data.clean, data.noisy, curve, val_at, test_at
-    )
 
 
 def plot_comparison(base: Path, runs: dict[str, Path]) -> Plots:

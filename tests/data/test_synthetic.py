@@ -1,4 +1,4 @@
-"""Synthetic tasks: generators, and exact reference losses against brute-force enumeration."""
+"""Synthetic data: generators, and exact reference losses against brute-force enumeration."""
 
 import math
 
@@ -7,10 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnnlab.data.tasks import (
+from rnnlab.data.synthetic import (
     COPY_BLANK,
     COPY_DELIM,
-    TASK_DEFAULTS,
     anbn_sequences,
     bayes_optimal_loss,
     copy_chance_loss,
@@ -21,9 +20,7 @@ from rnnlab.data.tasks import (
     optimal_token_losses,
     sine_noise_floor,
     split_indices,
-    task_defaults,
 )
-from rnnlab.errors import DataError
 
 RANGES = [(1, 5, "ab"), (1, 5, "aba"), (3, 7, "ab"), (2, 4, "aba"), (2, 2, "ab"), (1, 1, "aba")]
 
@@ -206,7 +203,7 @@ def test_noisy_sine_needs_at_least_one_window(num_points, window):
         noisy_sine(num_points, 0.05, window, rng=np.random.default_rng(0))
 
 
-# ---------------------------------------------------------------- splits and defaults
+# ---------------------------------------------------------------- splits
 
 
 @settings(max_examples=60, deadline=None)
@@ -235,16 +232,3 @@ def test_split_indices_default_is_80_10_10_and_rejects_bad_fractions():
     assert (len(train), len(val), len(test)) == (205, 25, 26)  # cuts at round(204.8), round(230.4)
     with pytest.raises(ValueError, match="sum to 1"):
         split_indices(10, (0.5, 0.6))
-
-
-def test_task_defaults_describe_every_task_and_are_copies():
-    for name, defaults in TASK_DEFAULTS.items():
-        assert defaults["description"] and "\n" not in defaults["description"], name
-    copy = task_defaults("anbnan")
-    copy["n_max"] = 99
-    assert TASK_DEFAULTS["anbnan"]["n_max"] == 5
-    d = task_defaults("anbnan")
-    seqs = anbn_sequences(d["num"], d["n_min"], d["n_max"], np.random.default_rng(0), "aba")
-    assert len(seqs) == 256
-    with pytest.raises(DataError, match="anbnan"):
-        task_defaults("nope")

@@ -1,4 +1,4 @@
-"""Synthetic tasks with known answers: generators and exact reference losses.
+"""Synthetic data with known answers: generators and exact reference losses.
 
 Every generator is a pure function of its arguments and a ``numpy.random.Generator``.
 
@@ -14,12 +14,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from rnnlab.data.vocab import Vocab
-from rnnlab.errors import DataError
 
 # ---------------------------------------------------------------- a^n b^n and a^n b^n a^n
 
@@ -215,7 +214,7 @@ def sine_noise_floor(noise: float) -> float:
     return noise**2 / 3.0
 
 
-# ---------------------------------------------------------------- splits and defaults
+# ---------------------------------------------------------------- splits
 
 
 def split_indices(
@@ -234,43 +233,3 @@ def split_indices(
     order = rng.permutation(n) if rng is not None else np.arange(n)  # (n,)
     cuts = np.round(np.cumsum(fractions)[:-1] * n).astype(np.int64)  # (S - 1,)
     return tuple(np.sort(part).astype(np.int64) for part in np.split(order, cuts))
-
-
-TASK_DEFAULTS: dict[str, dict[str, Any]] = {
-    "anbn": {
-        "description": "a^n b^n <eos>: count the a's, emit as many b's (exact optimal loss)",
-        "num": 256, "n_min": 1, "n_max": 5, "split": (0.8, 0.1, 0.1), "hidden": 50,
-    },
-    "anbnan": {
-        "description": "a^n b^n a^n <eos>: count twice, one-hot input (exact optimal loss)",
-        "num": 256, "n_min": 1, "n_max": 5, "split": (0.8, 0.1, 0.1), "hidden": 50,
-    },
-    "copy": {
-        "description": "remember K random bits over a delay, repeat them after a go signal",
-        "bits": 8, "delay": 10, "batch_size": 32, "hidden": 128,
-    },
-    "sine": {
-        "description": "regress the next value of a noisy sine from a window of past values",
-        "num_points": 100, "noise": 0.05, "window": 25, "periods": 2.0, "hidden": 32,
-    },
-    "chars": {
-        "description": "character language model on a text file (default: Python's docs)",
-        "level": "char", "seq_len": 25, "hidden": 100,
-    },
-    "words": {
-        "description": "word language model on a text file, top-k words plus <unk>",
-        "level": "word", "seq_len": 25, "hidden": 100, "top_k": 10000,
-    },
-    "bytes": {
-        "description": "byte language model on any file (no UTF-8 needed)",
-        "level": "byte", "seq_len": 25, "hidden": 100,
-    },
-}  # fmt: skip
-
-
-def task_defaults(task: str) -> dict[str, Any]:
-    """A copy of ``TASK_DEFAULTS[task]``; :class:`DataError` naming the known tasks otherwise."""
-    if task not in TASK_DEFAULTS:
-        known = ", ".join(TASK_DEFAULTS)
-        raise DataError(f"unknown task {task!r}; choose one of {known} (see `rnnlab tasks`)")
-    return dict(TASK_DEFAULTS[task])
