@@ -42,6 +42,35 @@ class Steps:
     backward: Callable  # (dstate, cache) -> (dx_t, dstate_prev, {key: gradient})
 
 
+TORCH_NN_KEYS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+def cell_steps(module, extras: dict[str, str] | None = None, **options) -> Steps:
+    """The :class:`Steps` of a cell module's reference pair.
+
+    ``module.step_forward(x_t, *state, W_ih, W_hh, b_ih, b_hh, *extra tensors, **options)``
+    returns the new state's parts and a cache; ``module.step_backward(*dstate, cache)`` its
+    step gradients (:class:`~rnnlab.numpy.steps.StepGrads`, with ``dc_prev`` for (h, c)).
+    ``extras`` maps each extra tensor's key, in step_forward's order, to the field of the
+    step gradients that holds its gradient (``{"weight_peephole_i": "dp_i", ...}``).
+    """
+    extras = extras or {}
+    keys = (*TORCH_NN_KEYS, *extras)
+
+    def forward(x_t, state, p):
+        *new_state, cache = module.step_forward(x_t, *state, *(p[k] for k in keys), **options)
+        return tuple(new_state), cache
+
+    def backward(dstate, cache):
+        g = module.step_backward(*dstate, cache)
+        grads = dict(zip(TORCH_NN_KEYS, (g.dW_ih, g.dW_hh, g.db_ih, g.db_hh), strict=True))
+        grads |= {key: getattr(g, field) for key, field in extras.items()}
+        dstate_prev = (g.dh_prev, g.dc_prev) if len(dstate) == 2 else (g.dh_prev,)
+        return g.dx_t, dstate_prev, grads
+
+    return Steps(forward, backward)
+
+
 def layer_params(layer) -> dict[str, np.ndarray]:
     """A one-layer, one-direction layer's params by key without the ``_l0`` suffix."""
     return {name.removesuffix("_l0"): value for name, value in layer.params.items()}

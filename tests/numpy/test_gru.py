@@ -5,29 +5,15 @@ import numpy as np
 import pytest
 
 from rnnlab.numpy import gru
-from tests.numpy.recurrent_cases import make_layer
+from tests.numpy.recurrent_cases import assert_forward_equals_naive, make_layer
 from tests.numpy.reference_steps import (
     SEQUENCE_CASES,
-    Steps,
     assert_fast_path_equals_reference_loop,
     assert_step_matches_finite_differences,
+    cell_steps,
 )
 
-
-def _forward(x_t, state, p):
-    h_t, cache = gru.step_forward(
-        x_t, *state, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"]
-    )
-    return (h_t,), cache
-
-
-def _backward(dstate, cache):
-    g = gru.step_backward(*dstate, cache)
-    grads = {"weight_ih": g.dW_ih, "weight_hh": g.dW_hh, "bias_ih": g.db_ih, "bias_hh": g.db_hh}
-    return g.dx_t, (g.dh_prev,), grads
-
-
-GRU_STEPS = Steps(_forward, _backward)
+GRU_STEPS = cell_steps(gru)
 
 
 def naive_gru(x, h0, p):
@@ -49,15 +35,7 @@ def naive_gru(x, h0, p):
 
 
 def test_forward_equals_naive_per_sample_loop():
-    layer = make_layer("gru", 4, 3)
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(5, 3, 4))
-    h0 = rng.normal(size=(1, 3, 3))
-    y, h_n, _ = layer.forward(x, h0)
-    for b in range(3):
-        hs, h = naive_gru(x[:, b], h0[0, b], layer.params)
-        np.testing.assert_allclose(y[:, b], hs, rtol=0, atol=1e-14)
-        np.testing.assert_allclose(h_n[0, b], h, rtol=0, atol=1e-14)
+    assert_forward_equals_naive(make_layer("gru", 4, 3), naive_gru, T=5, B=3, seed=1)
 
 
 def test_b_hn_is_scaled_by_the_reset_gate():

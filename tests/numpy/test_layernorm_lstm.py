@@ -5,48 +5,28 @@ against the readable reference steps."""
 import numpy as np
 import pytest
 
-from rnnlab.model import ModelSpec
 from rnnlab.numpy import layernorm_lstm
-from rnnlab.numpy.gradcheck import check_recurrent
 from rnnlab.numpy.layernorm_lstm import LayerNormLSTM, LayerNormLSTMCell
-from rnnlab.numpy.model import build_recurrent
+from tests.numpy.recurrent_cases import (
+    assert_chunks_equal_one_pass,
+    assert_forward_equals_naive,
+    make_layer,
+)
 from tests.numpy.reference_steps import (
     SEQUENCE_CASES,
-    Steps,
     assert_fast_path_equals_reference_loop,
     assert_step_matches_finite_differences,
+    cell_steps,
 )
 
 EPS = LayerNormLSTMCell.eps
 LN_KEYS = ("ln_gates_weight", "ln_gates_bias", "ln_cell_weight", "ln_cell_bias")  # γ_g β_g γ_c β_c
-
-
-def _forward(x_t, state, p):
-    h_t, c_t, cache = layernorm_lstm.step_forward(
-        x_t, *state, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
-        *(p[key] for key in LN_KEYS),
-    )  # fmt: skip
-    return (h_t, c_t), cache
-
-
-def _backward(dstate, cache):
-    g = layernorm_lstm.step_backward(*dstate, cache)
-    grads = {"weight_ih": g.dW_ih, "weight_hh": g.dW_hh, "bias_ih": g.db_ih, "bias_hh": g.db_hh}
-    ln_grads = (g.dgamma_g, g.dbeta_g, g.dgamma_c, g.dbeta_c)
-    grads |= dict(zip(LN_KEYS, ln_grads, strict=True))
-    return g.dx_t, (g.dh_prev, g.dc_prev), grads
-
-
-LAYERNORM_STEPS = Steps(_forward, _backward)
+LN_GRADS = ("dgamma_g", "dbeta_g", "dgamma_c", "dbeta_c")  # their fields in the step gradients
+LAYERNORM_STEPS = cell_steps(layernorm_lstm, dict(zip(LN_KEYS, LN_GRADS, strict=True)))
 
 
 def make_layernorm(input_size, hidden_size, seed=0, **kw):
-    """A float64 layer with every tensor, gains and shifts included, random in U(±0.6)."""
-    layer = LayerNormLSTM(input_size, hidden_size, dtype=np.float64, seed=seed, **kw)
-    rng = np.random.default_rng(seed + 1000)
-    for p in layer.params.values():
-        p[...] = rng.uniform(-0.6, 0.6, p.shape)
-    return layer
+    return make_layer("layernorm_lstm", input_size, hidden_size, seed=seed, **kw)
 
 
 def naive_layernorm_lstm(x, h0, c0, p):
@@ -71,34 +51,7 @@ def naive_layernorm_lstm(x, h0, c0, p):
 
 
 def test_forward_equals_naive_per_sample_loop():
-    layer = make_layernorm(3, 4)
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(6, 2, 3))
-    h0, c0 = rng.normal(size=(1, 2, 4)), rng.normal(size=(1, 2, 4))
-    y, (h_n, c_n), _ = layer.forward(x, (h0, c0))
-    for b in range(2):
-        hs, h, c = naive_layernorm_lstm(x[:, b], h0[0, b], c0[0, b], layer.params)
-        np.testing.assert_allclose(y[:, b], hs, rtol=0, atol=1e-14)
-        np.testing.assert_allclose(h_n[0, b], h, rtol=0, atol=1e-14)
-        np.testing.assert_allclose(c_n[0, b], c, rtol=0, atol=1e-14)
-
-
-@pytest.mark.parametrize("num_layers", [1, 2])
-@pytest.mark.parametrize("bidirectional", [False, True])
-def test_gradcheck_every_parameter_input_and_state_with_lengths(num_layers, bidirectional):
-    layer = make_layernorm(2, 3, num_layers=num_layers, bidirectional=bidirectional)
-    results = check_recurrent(layer, batch_size=2, seq_len=4, use_lengths=True, seed=num_layers)
-    names = {r.name for r in results}
-    assert names >= set(layer.params) | {"x", "h0", "c0"}
-    assert any(n.startswith("ln_cell_bias") for n in names)
-    bad = [(r.name, r.error) for r in results if not r.passed]
-    assert not bad, f"relative errors above 1e-6: {bad}"
-
-
-def test_gradcheck_full_length_batch_first():
-    layer = make_layernorm(2, 3, num_layers=2, bidirectional=True, batch_first=True)
-    bad = [(r.name, r.error) for r in check_recurrent(layer, seq_len=3, seed=5) if not r.passed]
-    assert not bad, f"relative errors above 1e-6: {bad}"
+    assert_forward_equals_naive(make_layernorm(3, 4), naive_layernorm_lstm, T=6, B=2, seed=0)
 
 
 def test_gate_and_cell_pre_activations_are_normalised_per_row():
@@ -151,16 +104,7 @@ def test_output_is_invariant_to_the_scale_of_the_lstm_weights():
 
 
 def test_chunks_with_carried_state_equal_one_pass():
-    layer = make_layernorm(3, 4, num_layers=2)
-    x = np.random.default_rng(3).normal(size=(9, 2, 3))
-    y, (h_n, c_n), _ = layer.forward(x)
-    state, chunks = None, []
-    for start in range(0, 9, 3):
-        out, state, _ = layer.forward(x[start : start + 3], state)
-        chunks.append(out)
-    np.testing.assert_allclose(np.concatenate(chunks), y, rtol=0, atol=1e-14)
-    np.testing.assert_allclose(state[0], h_n, rtol=0, atol=1e-14)
-    np.testing.assert_allclose(state[1], c_n, rtol=0, atol=1e-14)
+    assert_chunks_equal_one_pass(make_layernorm(3, 4, num_layers=2))
 
 
 def test_extra_parameters_are_named_per_layer_and_direction_with_unit_gains():
@@ -180,14 +124,6 @@ def test_float32_layer_stays_float32():
     _, _, grads = layer.backward(np.ones_like(y), None, cache)
     assert y.dtype == h_n.dtype == c_n.dtype == np.float32
     assert all(g.dtype == np.float32 for g in grads.values())
-
-
-def test_model_spec_builds_it():
-    spec = ModelSpec(input_size=5, output_size=5, cell="layernorm_lstm", hidden_size=3)
-    rnn = build_recurrent(spec, seed=0)
-    assert isinstance(rnn, LayerNormLSTM)
-    b = rnn.params["bias_ih_l0"] + rnn.params["bias_hh_l0"]
-    np.testing.assert_array_equal(b[3:6], np.full(3, spec.forget_bias, np.float32))
 
 
 @pytest.mark.parametrize(("B", "T", "lengths"), SEQUENCE_CASES)

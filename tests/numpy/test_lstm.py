@@ -5,29 +5,15 @@ import numpy as np
 import pytest
 
 from rnnlab.numpy import lstm
-from tests.numpy.recurrent_cases import make_layer
+from tests.numpy.recurrent_cases import assert_forward_equals_naive, make_layer
 from tests.numpy.reference_steps import (
     SEQUENCE_CASES,
-    Steps,
     assert_fast_path_equals_reference_loop,
     assert_step_matches_finite_differences,
+    cell_steps,
 )
 
-
-def _forward(x_t, state, p):
-    h_t, c_t, cache = lstm.step_forward(
-        x_t, *state, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"]
-    )
-    return (h_t, c_t), cache
-
-
-def _backward(dstate, cache):
-    g = lstm.step_backward(*dstate, cache)
-    grads = {"weight_ih": g.dW_ih, "weight_hh": g.dW_hh, "bias_ih": g.db_ih, "bias_hh": g.db_hh}
-    return g.dx_t, (g.dh_prev, g.dc_prev), grads
-
-
-LSTM_STEPS = Steps(_forward, _backward)
+LSTM_STEPS = cell_steps(lstm)
 
 
 def naive_lstm(x, h0, c0, p):
@@ -56,16 +42,7 @@ def naive_lstm(x, h0, c0, p):
 
 
 def test_forward_equals_naive_per_sample_loop():
-    layer = make_layer("lstm", 3, 5)
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(6, 4, 3))
-    h0, c0 = rng.normal(size=(1, 4, 5)), rng.normal(size=(1, 4, 5))
-    y, (h_n, c_n), _ = layer.forward(x, (h0, c0))
-    for b in range(4):
-        hs, h, c = naive_lstm(x[:, b], h0[0, b], c0[0, b], layer.params)
-        np.testing.assert_allclose(y[:, b], hs, rtol=0, atol=1e-14)
-        np.testing.assert_allclose(h_n[0, b], h, rtol=0, atol=1e-14)
-        np.testing.assert_allclose(c_n[0, b], c, rtol=0, atol=1e-14)
+    assert_forward_equals_naive(make_layer("lstm", 3, 5), naive_lstm, T=6, B=4, seed=0)
 
 
 def test_forget_gate_saturation_keeps_the_cell_state():

@@ -157,6 +157,15 @@ def test_adam_l2_and_adamw_decoupled_decay_differ_as_documented():
     np.testing.assert_allclose(pa["w"], theta - 0.1 * np.sign(theta), rtol=1e-7)
 
 
+def test_weight_decay_defaults_are_torchs():
+    """Adam 0, AdamW 1e-2 (torch.optim's); an explicit value, 0 included, wins."""
+    params = {"w": np.ones(2)}
+    assert Adam(params).weight_decay == 0.0
+    assert AdamW(params).weight_decay == 1e-2
+    assert AdamW(params, weight_decay=0.0).weight_decay == 0.0
+    assert AdamW(params).hyperparameters()["weight_decay"] == 1e-2
+
+
 @pytest.mark.parametrize(("name", "kw"), CONFIGS, ids=IDS)
 def test_updates_in_place_and_leaves_grads_alone(name, kw):
     params = make_params(dtype=np.float32)

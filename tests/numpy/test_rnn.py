@@ -5,50 +5,34 @@ import numpy as np
 import pytest
 
 from rnnlab.numpy import rnn
-from tests.numpy.recurrent_cases import make_layer
+from tests.numpy.recurrent_cases import assert_forward_equals_naive, make_layer
 from tests.numpy.reference_steps import (
     SEQUENCE_CASES,
-    Steps,
     assert_fast_path_equals_reference_loop,
     assert_step_matches_finite_differences,
+    cell_steps,
 )
 
 
-def rnn_steps(nonlinearity: str) -> Steps:
-    def forward(x_t, state, p):
-        h_t, cache = rnn.step_forward(
-            x_t, *state, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"], nonlinearity
-        )
-        return (h_t,), cache
-
-    def backward(dstate, cache):
-        g = rnn.step_backward(*dstate, cache)
-        grads = {"weight_ih": g.dW_ih, "weight_hh": g.dW_hh, "bias_ih": g.db_ih, "bias_hh": g.db_hh}
-        return g.dx_t, (g.dh_prev,), grads
-
-    return Steps(forward, backward)
+def rnn_steps(nonlinearity: str):
+    return cell_steps(rnn, nonlinearity=nonlinearity)
 
 
 @pytest.mark.parametrize("cell", ["rnn_tanh", "rnn_relu"])
 def test_forward_equals_naive_per_sample_loop(cell):
-    layer = make_layer(cell, 3, 4)
     phi = np.tanh if cell == "rnn_tanh" else (lambda v: np.maximum(v, 0.0))
-    p = layer.params
-    rng = np.random.default_rng(2)
-    x = rng.normal(size=(6, 2, 3))
-    h0 = rng.normal(size=(1, 2, 4))
-    y, h_n, _ = layer.forward(x, h0)
-    for b in range(2):
-        h = h0[0, b]
-        for t in range(6):
+
+    def naive_rnn(x, h0, p):
+        """x (T, I), h0 (H,): h_t = φ(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), one sample."""
+        h, hs = h0, []
+        for x_t in x:
             h = phi(
-                p["weight_ih_l0"] @ x[t, b]
-                + p["bias_ih_l0"]
-                + p["weight_hh_l0"] @ h
-                + p["bias_hh_l0"]
+                p["weight_ih_l0"] @ x_t + p["bias_ih_l0"] + p["weight_hh_l0"] @ h + p["bias_hh_l0"]
             )
-            np.testing.assert_allclose(y[t, b], h, rtol=0, atol=1e-14)
-        np.testing.assert_allclose(h_n[0, b], h, rtol=0, atol=1e-14)
+            hs.append(h)
+        return np.array(hs), h
+
+    assert_forward_equals_naive(make_layer(cell, 3, 4), naive_rnn, T=6, B=2, seed=2)
 
 
 def test_gradient_vanishes_through_a_contracting_recurrence():

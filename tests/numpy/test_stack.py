@@ -1,13 +1,26 @@
 """The shared recurrent stack, proven for every cell: finite differences, torch.nn, lengths,
-truncated BPTT, dropout and argument checking. One parametrized module serves the three cells."""
+truncated BPTT, dropout and argument checking. One parametrized module serves the three cells
+(and, for finite differences, the LSTM variants, which have no torch.nn twin)."""
 
 import numpy as np
 import pytest
 
 from rnnlab.numpy.gradcheck import check_recurrent
-from tests.numpy.recurrent_cases import CELLS, as_tuple, from_tuple, make_layer, random_state
+from tests.numpy.recurrent_cases import (
+    CELLS,
+    EXTRA_CELLS,
+    as_tuple,
+    assert_gradcheck_passes,
+    from_tuple,
+    make_layer,
+    random_state,
+    torch_twin,
+    torch_weighted_loss,
+)
 
 ALL_CELLS = sorted(CELLS)
+VARIANTS = {"peephole_lstm": "weight_peephole_o", "layernorm_lstm": "ln_cell_bias"}  # its own
+assert set(VARIANTS) == set(EXTRA_CELLS)
 
 
 # --------------------------------------------------------------------------- finite differences
@@ -16,18 +29,44 @@ ALL_CELLS = sorted(CELLS)
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_gradcheck_every_parameter_input_and_state(cell, num_layers, bidirectional):
     layer = make_layer(cell, 3, 4, num_layers=num_layers, bidirectional=bidirectional)
-    results = check_recurrent(layer, batch_size=2, seq_len=4, seed=num_layers)
-    assert {r.name for r in results} >= set(layer.params) | {"x", "h0"}
-    bad = [(r.name, r.error) for r in results if not r.passed]
-    assert not bad, f"relative errors above 1e-6: {bad}"
+    assert_gradcheck_passes(layer, {"x", "h0"}, batch_size=2, seq_len=4, seed=num_layers)
 
 
 @pytest.mark.parametrize("cell", ALL_CELLS)
 def test_gradcheck_with_padding_lengths_and_batch_first(cell):
     layer = make_layer(cell, 2, 3, num_layers=2, bidirectional=True, batch_first=True)
-    results = check_recurrent(layer, batch_size=3, seq_len=4, use_lengths=True, seed=7)
-    bad = [(r.name, r.error) for r in results if not r.passed]
-    assert not bad, f"relative errors above 1e-6: {bad}"
+    assert_gradcheck_passes(layer, batch_size=3, seq_len=4, use_lengths=True, seed=7)
+
+
+@pytest.mark.parametrize("cell", sorted(VARIANTS))
+@pytest.mark.parametrize("num_layers", [1, 2])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_variants_gradcheck_every_tensor_input_and_state_with_lengths(
+    cell, num_layers, bidirectional
+):
+    layer = make_layer(cell, 2, 3, num_layers=num_layers, bidirectional=bidirectional)
+    names = assert_gradcheck_passes(
+        layer, {"x", "h0", "c0"}, batch_size=2, seq_len=4, use_lengths=True, seed=num_layers
+    )
+    assert any(n.startswith(VARIANTS[cell]) for n in names)
+
+
+@pytest.mark.parametrize("cell", sorted(VARIANTS))
+def test_variants_gradcheck_full_length_batch_first(cell):
+    layer = make_layer(cell, 2, 3, num_layers=2, bidirectional=True, batch_first=True)
+    assert_gradcheck_passes(layer, seq_len=3, seed=5)
+
+
+@pytest.mark.parametrize("cell", sorted(VARIANTS))
+def test_model_spec_builds_each_variant_with_the_forget_bias(cell):
+    from rnnlab.model import ModelSpec
+    from rnnlab.numpy.model import build_recurrent
+
+    spec = ModelSpec(input_size=5, output_size=5, cell=cell, hidden_size=3)
+    rnn = build_recurrent(spec, seed=0)
+    assert isinstance(rnn, EXTRA_CELLS[cell])
+    b = rnn.params["bias_ih_l0"] + rnn.params["bias_hh_l0"]
+    np.testing.assert_array_equal(b[3:6], np.full(3, spec.forget_bias, np.float32))
 
 
 def test_gradcheck_detects_a_wrong_gradient(monkeypatch):
@@ -82,10 +121,7 @@ def test_equals_torch_nn_forward_and_every_gradient(cell, case):
 
     w_y = rng.normal(size=y.shape)
     w_s = [rng.normal(size=s.shape) for s in as_tuple(state_n)]
-    loss = (y_t * torch.tensor(w_y)).sum()
-    for s_t, w in zip(as_tuple(state_n_t), w_s, strict=True):
-        loss = loss + (s_t * torch.tensor(w)).sum()
-    loss.backward()
+    torch_weighted_loss(y_t, state_n_t, w_y, w_s).backward()
     dx, dstate0, grads = layer.backward(w_y, from_tuple(layer, w_s), cache)
 
     tol = 1e-10
@@ -127,10 +163,7 @@ def test_lengths_equal_torch_packed_sequences(cell, bidirectional):
 
     w_y = rng.normal(size=y.shape)
     w_s = [rng.normal(size=s.shape) for s in as_tuple(state_n)]
-    loss = (y_t * torch.tensor(w_y)).sum()
-    for s_t, w in zip(as_tuple(state_n_t), w_s, strict=True):
-        loss = loss + (s_t * torch.tensor(w)).sum()
-    loss.backward()
+    torch_weighted_loss(y_t, state_n_t, w_y, w_s).backward()
     dx, dstate0, grads = layer.backward(w_y, from_tuple(layer, w_s), cache)
     np.testing.assert_allclose(dx, x_t.grad.numpy(), rtol=0, atol=1e-12)
     for ds, s_t in zip(as_tuple(dstate0), state_t, strict=True):
@@ -143,17 +176,7 @@ def _torch_twin(torch, layer, cell):
     """A float64 torch.nn module with the numpy layer's weights loaded strictly."""
     _, _, torch_name = CELLS[cell]
     kw = {"nonlinearity": layer.nonlinearity} if torch_name == "RNN" else {}
-    ref = getattr(torch.nn, torch_name)(
-        layer.input_size,
-        layer.hidden_size,
-        num_layers=layer.num_layers,
-        bidirectional=layer.bidirectional,
-        batch_first=layer.batch_first,
-        dtype=torch.float64,
-        **kw,
-    )
-    ref.load_state_dict({k: torch.tensor(v) for k, v in layer.params.items()}, strict=True)
-    return ref
+    return torch_twin(getattr(torch.nn, torch_name), layer, **kw)
 
 
 # --------------------------------------------------------------------------- lengths, chunks

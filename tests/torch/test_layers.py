@@ -1,6 +1,8 @@
 """ScratchRecurrent (and the native layer) proven equal to the NumPy stack, for every cell,
 stack shape, layout, initial state and padding: outputs, final states and every gradient."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 
@@ -15,27 +17,14 @@ from tests.numpy.recurrent_cases import (  # noqa: E402
     from_tuple,
     make_layer,
     random_state,
+    torch_twin,
+    torch_weighted_loss,
 )
 
 CELLS = ["lstm", "gru", "rnn_tanh", "rnn_relu"]
 BACKENDS = {"scratch": ScratchRecurrent, "native": native_recurrent}
 B, T, I, H = 3, 4, 3, 5
 LENGTHS = np.array([4, 1, 3])  # a full sequence, a single step, one in between
-
-
-def torch_twin(backend: str, layer, cell: str):
-    """A float64 torch layer of ``backend`` holding the NumPy layer's weights (strict load)."""
-    module = BACKENDS[backend](
-        cell,
-        layer.input_size,
-        layer.hidden_size,
-        num_layers=layer.num_layers,
-        bidirectional=layer.bidirectional,
-        batch_first=layer.batch_first,
-        dtype=torch.float64,
-    )
-    module.load_state_dict({k: torch.tensor(v) for k, v in layer.params.items()}, strict=True)
-    return module
 
 
 # --------------------------------------------------------------------------- the proof
@@ -62,7 +51,7 @@ def test_scratch_and_native_equal_numpy_forward_and_every_gradient(
 
     tol = 1e-10
     for backend in BACKENDS:
-        module = torch_twin(backend, layer, cell)
+        module = torch_twin(partial(BACKENDS[backend], cell), layer)
         x_t = torch.tensor(x, requires_grad=True)
         state_t = None
         if give_state:
@@ -70,10 +59,7 @@ def test_scratch_and_native_equal_numpy_forward_and_every_gradient(
         y_t, state_n_t = module(
             x_t, None if state_t is None else from_tuple(layer, state_t), lengths
         )
-        loss = (y_t * torch.tensor(w_y)).sum()
-        for s_t, w in zip(as_tuple(state_n_t), w_s, strict=True):
-            loss = loss + (s_t * torch.tensor(w)).sum()
-        loss.backward()
+        torch_weighted_loss(y_t, state_n_t, w_y, w_s).backward()
 
         def close(a, b, what, backend=backend):
             np.testing.assert_allclose(a, b, rtol=0, atol=tol, err_msg=f"{backend}: {what}")
@@ -133,18 +119,12 @@ def test_one_input_matmul_per_direction_and_one_recurrent_matmul_per_step(cell, 
 
 
 def test_extra_cell_tensors_are_named_per_layer_and_direction_and_match_numpy():
-    numpy_peephole = pytest.importorskip("rnnlab.numpy.peephole_lstm")
-    layer = numpy_peephole.PeepholeLSTM(
-        3, 4, num_layers=2, bidirectional=True, dtype=np.float64, seed=0
-    )
-    rng = np.random.default_rng(0)
-    for p in layer.params.values():
-        p[...] = rng.uniform(-0.6, 0.6, p.shape)
+    layer = make_layer("peephole_lstm", 3, 4, num_layers=2, bidirectional=True)
     module = ScratchRecurrent("peephole_lstm", 3, 4, num_layers=2, bidirectional=True)
     assert "weight_peephole_o_l1_reverse" in dict(module.named_parameters())
     assert [n for n, _ in module.named_parameters()] == list(layer.params)
-    module = module.double()
-    module.load_state_dict({k: torch.tensor(v) for k, v in layer.params.items()}, strict=True)
+    module = torch_twin(partial(ScratchRecurrent, "peephole_lstm"), layer)  # loads strictly
+    rng = np.random.default_rng(0)
     x = rng.normal(size=(5, 3, 3))
     y, (h, c), cache = layer.forward(x, lengths=np.array([5, 2, 4]))
     x_t = torch.tensor(x, requires_grad=True)

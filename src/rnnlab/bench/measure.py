@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rnnlab.bench.cases import (
@@ -72,18 +72,17 @@ def bench_training(
     progress(f"{cell} {shape.label}: {', '.join(config.engines)}")
     steps = {engine: make_step(engine, spec, batch) for engine in config.engines}
     times = time_rounds(steps, config.warmup, config.repeats, config.min_time)
-    rows = []
-    for engine in config.engines:
-        every = every_call(times[engine])
-        median = statistics.median(every)
-        rows.append(TrainingRow(
+    rows = [
+        TrainingRow(
             cell=cell, shape=shape.name, batch=shape.batch, seq_len=shape.seq_len,
             input_size=shape.input_size, hidden=shape.hidden, input_kind=spec.input_kind,
             engine=engine, ms_per_step=1e3 * median, ms_min=1e3 * min(every),
             runs=len(every), tokens_per_s=shape.batch * shape.seq_len / median,
             gflop_per_step=flops / 1e9, gflops=flops / median / 1e9,
             peak_fraction=flops / median / 1e9 / peak,
-        ))  # fmt: skip
+        )
+        for engine, every, median in per_engine(config.engines, times)
+    ]  # fmt: skip
     set_ratios(rows, times)
     return rows
 
@@ -113,16 +112,23 @@ def bench_generation(config: BenchConfig, progress: Callable[[str], None]) -> li
     progress(f"generation: {', '.join(config.engines)}")
     with thread_limit(1):
         times = time_rounds(writers, config.warmup, config.repeats, config.min_time)
-    rows = []
-    for engine in config.engines:
-        every = every_call(times[engine])
-        median = statistics.median(every)
-        rows.append(GenerationRow(
+    rows = [
+        GenerationRow(
             engine=engine, length=config.gen_length, runs=len(every),
             chars_per_s=config.gen_length / median, ms_per_char=1e3 * median / config.gen_length,
-        ))  # fmt: skip
+        )
+        for engine, every, median in per_engine(config.engines, times)
+    ]  # fmt: skip
     set_ratios(rows, times)
     return rows
+
+
+def per_engine(
+    engines: Sequence[str], times: dict[str, list[list[float]]]
+) -> list[tuple[str, list[float], float]]:
+    """(engine, the times of all its calls, their median) for each engine, in order."""
+    every = {engine: every_call(times[engine]) for engine in engines}
+    return [(engine, every[engine], statistics.median(every[engine])) for engine in engines]
 
 
 def set_ratios(

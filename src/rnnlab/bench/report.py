@@ -8,7 +8,7 @@ from rich import box
 from rich.table import Table
 
 from rnnlab.bench.cases import Shape
-from rnnlab.report import console
+from rnnlab.tables import console
 
 
 def print_report(report: dict) -> None:

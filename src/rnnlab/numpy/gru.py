@@ -28,10 +28,12 @@ Backward, given dh_t = ∂L/∂h_t (all of it: from the layer above and from ste
     dh_{t-1} = dhw W_hh + dh_t ⊙ z                    h_{t-1} also reaches h_t directly
     dW_ih    = dxwᵀ x_t,   dW_hh = dhwᵀ h_{t-1},   db_ih = Σ_rows dxw,   db_hh = Σ_rows dhw
 
-:func:`step_forward` and :func:`step_backward` are these lines, one for one; the stack runs
+:func:`step_forward` and :func:`step_backward` are these lines, one for one (the last three
+are :func:`~rnnlab.numpy.steps.affine_backward`, plus dh_t ⊙ z); the stack runs
 :class:`GRUCell`, the same loop over time made fast (a test proves them equal to 1e-12).
 """
 
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -39,32 +41,20 @@ import numpy as np
 from rnnlab.cells import CELLS
 from rnnlab.numpy.activations import sigmoid, sigmoid_grad, tanh, tanh_grad
 from rnnlab.numpy.stack import BACKWARD_BLOCK_ELEMENTS, RecurrentStack
+from rnnlab.numpy.steps import StepCache, StepGrads, affine_backward
 
 KIND = CELLS["gru"]  # gates r, z, n; state h
 
 
-class GRUStepCache(NamedTuple):
-    """What :func:`step_backward` reads: one step's inputs, activations and weights."""
+@dataclass(frozen=True, kw_only=True)
+class GRUStepCache(StepCache):
+    """What :func:`step_backward` reads: :class:`StepCache` (x_t, h_{t-1}, W_ih, W_hh) and
+    the gates."""
 
-    x_t: np.ndarray  # (B, I)
-    h_prev: np.ndarray  # (B, H) h_{t-1}
     r: np.ndarray  # (B, H) reset gate
     z: np.ndarray  # (B, H) update gate
     n: np.ndarray  # (B, H) candidate
     hw_n: np.ndarray  # (B, H) h_{t-1} W_hnᵀ + b_hn, which r scales
-    W_ih: np.ndarray  # (3H, I)
-    W_hh: np.ndarray  # (3H, H)
-
-
-class GRUStepGrads(NamedTuple):
-    """∂L/∂ of everything :func:`step_forward` read."""
-
-    dx_t: np.ndarray  # (B, I)
-    dh_prev: np.ndarray  # (B, H)
-    dW_ih: np.ndarray  # (3H, I)
-    dW_hh: np.ndarray  # (3H, H)
-    db_ih: np.ndarray  # (3H,)
-    db_hh: np.ndarray  # (3H,)
 
 
 def step_forward(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):
@@ -89,10 +79,11 @@ def step_forward(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):
     z_n = xw_n + r * hw_n  # (B, H)
     n = tanh(z_n)  # (B, H)
     h_t = (1.0 - z) * n + z * h_prev  # (B, H)
-    return h_t, GRUStepCache(x_t, h_prev, r, z, n, hw_n, W_ih, W_hh)
+    cache = GRUStepCache(x_t=x_t, h_prev=h_prev, W_ih=W_ih, W_hh=W_hh, r=r, z=z, n=n, hw_n=hw_n)
+    return h_t, cache
 
 
-def step_backward(dh_t, cache: GRUStepCache) -> GRUStepGrads:
+def step_backward(dh_t, cache: GRUStepCache) -> StepGrads:
     """One GRU step backward: the module docstring's backward equations.
 
     Args:
@@ -108,14 +99,8 @@ def step_backward(dh_t, cache: GRUStepCache) -> GRUStepGrads:
     dz_z = dz * sigmoid_grad(z)  # (B, H)
     dxw = np.concatenate([dz_r, dz_z, dz_n], axis=1)  # (B, 3H)
     dhw = np.concatenate([dz_r, dz_z, dz_n * r], axis=1)  # (B, 3H)
-    return GRUStepGrads(
-        dx_t=dxw @ cache.W_ih,  # (B, I)
-        dh_prev=dhw @ cache.W_hh + dh_t * z,  # (B, H)
-        dW_ih=dxw.T @ cache.x_t,  # (3H, I)
-        dW_hh=dhw.T @ h_prev,  # (3H, H)
-        db_ih=dxw.sum(axis=0),  # (3H,)
-        db_hh=dhw.sum(axis=0),
-    )
+    grads = affine_backward(dxw, dhw, cache)  # dx_t, dh_{t-1} = dhw W_hh, dW_ih, ...
+    return replace(grads, dh_prev=grads.dh_prev + dh_t * z)  # h_{t-1} also reaches h_t
 
 
 class GRUCache(NamedTuple):

@@ -22,12 +22,15 @@ dc_t = ∂L/∂c_t through step t+1; σ' = a(1 - a) and tanh' = 1 - a² of the a
     dx_t     = dz W_ih,   dh_{t-1} = dz W_hh
     dW_ih    = dzᵀ x_t,   dW_hh = dzᵀ h_{t-1},   db_ih = db_hh = Σ_rows dz
 
-:func:`step_forward` and :func:`step_backward` are these lines, one for one. The stack runs
-:class:`LSTMCell` instead: the loop over time, equal to calling the two steps T times (a
-test proves it to 1e-12), with the GEMMs over x and the weight gradients taken out of the
-loop and done once for all steps.
+:func:`step_forward` and :func:`step_backward` are these lines, one for one: the gates'
+lines (i … o, and di … dz) are :func:`activate` and :func:`gates_backward`, which the
+peephole and LayerNorm LSTMs call too, and the last two lines are every cell's
+:func:`~rnnlab.numpy.steps.affine_backward`. The stack runs :class:`LSTMCell` instead: the
+loop over time, equal to calling the two steps T times (a test proves it to 1e-12), with
+the GEMMs over x and the weight gradients taken out of the loop and done once for all steps.
 """
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -35,35 +38,46 @@ import numpy as np
 from rnnlab.cells import CELLS
 from rnnlab.numpy.activations import sigmoid, sigmoid_grad, tanh, tanh_grad
 from rnnlab.numpy.stack import BACKWARD_BLOCK_ELEMENTS, RecurrentStack
+from rnnlab.numpy.steps import StepCache, StepGrads, affine_backward
 
 KIND = CELLS["lstm"]  # gates i, f, g, o; states h, c
 
 
-class LSTMStepCache(NamedTuple):
-    """What :func:`step_backward` reads: one step's inputs, activations and weights."""
+@dataclass(frozen=True, kw_only=True)
+class LSTMStepCache(StepCache):
+    """What :func:`step_backward` reads: :class:`StepCache` (x_t, h_{t-1}, W_ih, W_hh), the
+    old cell state and the activations."""
 
-    x_t: np.ndarray  # (B, I)
-    h_prev: np.ndarray  # (B, H) h_{t-1}
     c_prev: np.ndarray  # (B, H) c_{t-1}
     i: np.ndarray  # (B, H) the four activated gates
     f: np.ndarray
     g: np.ndarray
     o: np.ndarray
     tanh_c: np.ndarray  # (B, H) tanh(c_t)
-    W_ih: np.ndarray  # (4H, I)
-    W_hh: np.ndarray  # (4H, H)
 
 
-class LSTMStepGrads(NamedTuple):
-    """∂L/∂ of everything :func:`step_forward` read."""
+@dataclass(frozen=True, kw_only=True)
+class LSTMStepGrads(StepGrads):
+    """:class:`StepGrads` (∂L/∂ of x_t, h_{t-1} and torch.nn's four tensors) and ∂L/∂c_{t-1}."""
 
-    dx_t: np.ndarray  # (B, I)
-    dh_prev: np.ndarray  # (B, H)
     dc_prev: np.ndarray  # (B, H)
-    dW_ih: np.ndarray  # (4H, I)
-    dW_hh: np.ndarray  # (4H, H)
-    db_ih: np.ndarray  # (4H,)
-    db_hh: np.ndarray  # (4H,)
+
+
+def activate(z):
+    """The four gates from their pre-activations z (B, 4H): σ(z_i), σ(z_f), tanh(z_g), σ(z_o)."""
+    z_i, z_f, z_g, z_o = np.split(z, 4, axis=1)  # (B, H) each
+    return sigmoid(z_i), sigmoid(z_f), tanh(z_g), sigmoid(z_o)
+
+
+def gates_backward(dc, do, i, f, g, o, c_prev, out=None):
+    """dz (B, 4H) and dc_{t-1} from dc = all of ∂L/∂c_t and do = ∂L/∂o (each (B, H)).
+
+    The gate lines of the module docstring's backward, which the peephole and LayerNorm
+    LSTMs share; ``out`` (B, 4H), if given, receives dz (the variants' loops pass theirs).
+    """
+    di, df, dg = dc * g, dc * c_prev, dc * i  # (B, H) each
+    dz = [di * sigmoid_grad(i), df * sigmoid_grad(f), dg * tanh_grad(g), do * sigmoid_grad(o)]
+    return np.concatenate(dz, axis=1, out=out), dc * f  # (B, 4H), (B, H) dc_{t-1}
 
 
 def step_forward(x_t, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
@@ -78,12 +92,14 @@ def step_forward(x_t, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
         h_t, c_t, each (B, H), and the :class:`LSTMStepCache` for :func:`step_backward`.
     """
     z = x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh  # (B, 4H)
-    z_i, z_f, z_g, z_o = np.split(z, 4, axis=1)  # (B, H) each
-    i, f, g, o = sigmoid(z_i), sigmoid(z_f), tanh(z_g), sigmoid(z_o)
+    i, f, g, o = activate(z)  # (B, H) each
     c_t = f * c_prev + i * g  # (B, H)
     tanh_c = tanh(c_t)  # (B, H)
     h_t = o * tanh_c  # (B, H)
-    cache = LSTMStepCache(x_t, h_prev, c_prev, i, f, g, o, tanh_c, W_ih, W_hh)
+    cache = LSTMStepCache(
+        x_t=x_t, h_prev=h_prev, W_ih=W_ih, W_hh=W_hh, c_prev=c_prev, i=i, f=f, g=g, o=o,
+        tanh_c=tanh_c,
+    )  # fmt: skip
     return h_t, c_t, cache
 
 
@@ -98,21 +114,8 @@ def step_backward(dh_t, dc_t, cache: LSTMStepCache) -> LSTMStepGrads:
     i, f, g, o, tanh_c = cache.i, cache.f, cache.g, cache.o, cache.tanh_c
     do = dh_t * tanh_c  # (B, H)
     dc = dc_t + dh_t * o * tanh_grad(tanh_c)  # (B, H) all of ∂L/∂c_t
-    di, df, dg = dc * g, dc * cache.c_prev, dc * i  # (B, H) each
-    dc_prev = dc * f  # (B, H)
-    dz = np.concatenate(
-        [di * sigmoid_grad(i), df * sigmoid_grad(f), dg * tanh_grad(g), do * sigmoid_grad(o)],
-        axis=1,
-    )  # (B, 4H)
-    return LSTMStepGrads(
-        dx_t=dz @ cache.W_ih,  # (B, I)
-        dh_prev=dz @ cache.W_hh,  # (B, H)
-        dc_prev=dc_prev,
-        dW_ih=dz.T @ cache.x_t,  # (4H, I)
-        dW_hh=dz.T @ cache.h_prev,  # (4H, H)
-        db_ih=dz.sum(axis=0),  # (4H,)
-        db_hh=dz.sum(axis=0),
-    )
+    dz, dc_prev = gates_backward(dc, do, i, f, g, o, cache.c_prev)  # (B, 4H), (B, H)
+    return affine_backward(dz, dz, cache, LSTMStepGrads, dc_prev=dc_prev)
 
 
 class LSTMCache(NamedTuple):

@@ -20,64 +20,55 @@ as a plain LSTM): p_i, p_f, p_o, named ``weight_peephole_i_l{k}{_reverse}`` etc.
 ``params`` (``rnnlab.cells.CELLS["peephole_lstm"].extra_tensors``).
 
 Backward, given dh_t = ∂L/∂h_t (all of it) and dc_t = ∂L/∂c_t through step t+1. A peephole
-term is added to z_i inside σ, so ∂L/∂ of the whole argument of σ is ∂L/∂z_i = dz_i::
+term is added to z_i inside σ, so ∂L/∂ of the whole argument of σ is ∂L/∂z_i = dz_i. The
+lines marked * are the peepholes' own; the others are the plain LSTM's::
 
     do       = dh_t ⊙ tanh(c_t),   dz_o = do ⊙ o(1 - o)
-    dc       = dc_t + dh_t ⊙ o ⊙ (1 - tanh²(c_t)) + dz_o ⊙ p_o     c_t reaches h_t twice
+  * dc       = dc_t + dh_t ⊙ o ⊙ (1 - tanh²(c_t)) + dz_o ⊙ p_o     c_t reaches h_t twice
     di       = dc ⊙ g,   df = dc ⊙ c_{t-1},   dg = dc ⊙ i
-    dz_i     = di ⊙ i(1 - i),   dz_f = df ⊙ f(1 - f),   dz_g = dg ⊙ (1 - g²)
-    dc_{t-1} = dc ⊙ f + dz_i ⊙ p_i + dz_f ⊙ p_f
-    dp_i     = Σ_rows dz_i ⊙ c_{t-1},   dp_f = Σ_rows dz_f ⊙ c_{t-1},   dp_o = Σ_rows dz_o ⊙ c_t
-    dz       = [dz_i, dz_f, dz_g, dz_o]                                # (B, 4H)
+    dz       = [di ⊙ i(1-i),  df ⊙ f(1-f),  dg ⊙ (1-g²),  dz_o]    # (B, 4H) [dz_i, .., dz_o]
+  * dc_{t-1} = dc ⊙ f + dz_i ⊙ p_i + dz_f ⊙ p_f
+  * dp_i     = Σ_rows dz_i ⊙ c_{t-1},   dp_f = Σ_rows dz_f ⊙ c_{t-1},   dp_o = Σ_rows dz_o ⊙ c_t
     dx_t     = dz W_ih,   dh_{t-1} = dz W_hh
     dW_ih    = dzᵀ x_t,   dW_hh = dzᵀ h_{t-1},   db_ih = db_hh = Σ_rows dz
 
-:func:`step_forward` and :func:`step_backward` are these lines, one for one; the stack runs
-:class:`PeepholeLSTMCell`, the same loop over time (a test proves them equal to 1e-12).
+:func:`step_forward` and :func:`step_backward` are these lines, one for one; the plain
+LSTM's are its :func:`~rnnlab.numpy.lstm.gates_backward` (dz and dc ⊙ f) and every cell's
+:func:`~rnnlab.numpy.steps.affine_backward`. The stack runs :class:`PeepholeLSTMCell`, the
+same loop over time (a test proves them equal to 1e-12).
 """
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
 from rnnlab.cells import CELLS
 from rnnlab.numpy.activations import sigmoid, sigmoid_grad, tanh, tanh_grad
+from rnnlab.numpy.lstm import LSTMStepCache, LSTMStepGrads, gates_backward
+from rnnlab.numpy.lstm_loop import gate_views, run_backward, run_forward
 from rnnlab.numpy.stack import RecurrentStack
+from rnnlab.numpy.steps import affine_backward
 
 KIND = CELLS["peephole_lstm"]  # gates i, f, g, o; states h, c; three peephole vectors
 PEEPHOLE_KEYS = ("weight_peephole_i", "weight_peephole_f", "weight_peephole_o")  # p_i, p_f, p_o
 assert set(PEEPHOLE_KEYS) == set(KIND.extra_tensors), "the registry's peepholes changed"
 
 
-class PeepholeLSTMStepCache(NamedTuple):
-    """What :func:`step_backward` reads: one step's inputs, activations and weights."""
+@dataclass(frozen=True, kw_only=True)
+class PeepholeLSTMStepCache(LSTMStepCache):
+    """The plain LSTM's step cache, and what the peepholes read."""
 
-    x_t: np.ndarray  # (B, I)
-    h_prev: np.ndarray  # (B, H) h_{t-1}
-    c_prev: np.ndarray  # (B, H) c_{t-1}
     c_t: np.ndarray  # (B, H) the new cell state, which o reads
-    i: np.ndarray  # (B, H) the four activated gates
-    f: np.ndarray
-    g: np.ndarray
-    o: np.ndarray
-    tanh_c: np.ndarray  # (B, H) tanh(c_t)
-    W_ih: np.ndarray  # (4H, I)
-    W_hh: np.ndarray  # (4H, H)
     p_i: np.ndarray  # (H,) the peepholes
     p_f: np.ndarray
     p_o: np.ndarray
 
 
-class PeepholeLSTMStepGrads(NamedTuple):
-    """∂L/∂ of everything :func:`step_forward` read."""
+@dataclass(frozen=True, kw_only=True)
+class PeepholeLSTMStepGrads(LSTMStepGrads):
+    """The plain LSTM's step gradients, and the peepholes'."""
 
-    dx_t: np.ndarray  # (B, I)
-    dh_prev: np.ndarray  # (B, H)
-    dc_prev: np.ndarray  # (B, H)
-    dW_ih: np.ndarray  # (4H, I)
-    dW_hh: np.ndarray  # (4H, H)
-    db_ih: np.ndarray  # (4H,)
-    db_hh: np.ndarray  # (4H,)
     dp_i: np.ndarray  # (H,)
     dp_f: np.ndarray  # (H,)
     dp_o: np.ndarray  # (H,)
@@ -105,39 +96,30 @@ def step_forward(x_t, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh, p_i, p_f, p_o):
     tanh_c = tanh(c_t)  # (B, H)
     h_t = o * tanh_c  # (B, H)
     cache = PeepholeLSTMStepCache(
-        x_t, h_prev, c_prev, c_t, i, f, g, o, tanh_c, W_ih, W_hh, p_i, p_f, p_o
-    )
+        x_t=x_t, h_prev=h_prev, W_ih=W_ih, W_hh=W_hh, c_prev=c_prev, i=i, f=f, g=g, o=o,
+        tanh_c=tanh_c, c_t=c_t, p_i=p_i, p_f=p_f, p_o=p_o,
+    )  # fmt: skip
     return h_t, c_t, cache
 
 
 def step_backward(dh_t, dc_t, cache: PeepholeLSTMStepCache) -> PeepholeLSTMStepGrads:
     """One peephole-LSTM step backward: the module docstring's backward equations.
 
-    Args:
-        dh_t: (B, H) ∂L/∂h_t, from the layer above and from step t+1 together.
-        dc_t: (B, H) ∂L/∂c_t through step t+1 (zero after the last step, or ∂L/∂c_T).
-        cache: what :func:`step_forward` returned.
+    ``dh_t``, ``dc_t`` (B, H) are ∂L/∂h_t and ∂L/∂c_t as for the plain LSTM's
+    :func:`~rnnlab.numpy.lstm.step_backward`; ``cache`` is what :func:`step_forward` returned.
     """
     i, f, g, o, tanh_c, c_prev = cache.i, cache.f, cache.g, cache.o, cache.tanh_c, cache.c_prev
     do = dh_t * tanh_c  # (B, H)
     dz_o = do * sigmoid_grad(o)  # (B, H)
     dc = dc_t + dh_t * o * tanh_grad(tanh_c) + dz_o * cache.p_o  # (B, H) all of ∂L/∂c_t
-    di, df, dg = dc * g, dc * c_prev, dc * i  # (B, H) each
-    dz_i, dz_f, dz_g = di * sigmoid_grad(i), df * sigmoid_grad(f), dg * tanh_grad(g)
-    dc_prev = dc * f + dz_i * cache.p_i + dz_f * cache.p_f  # (B, H)
-    dz = np.concatenate([dz_i, dz_f, dz_g, dz_o], axis=1)  # (B, 4H)
-    return PeepholeLSTMStepGrads(
-        dx_t=dz @ cache.W_ih,  # (B, I)
-        dh_prev=dz @ cache.W_hh,  # (B, H)
-        dc_prev=dc_prev,
-        dW_ih=dz.T @ cache.x_t,  # (4H, I)
-        dW_hh=dz.T @ cache.h_prev,  # (4H, H)
-        db_ih=dz.sum(axis=0),  # (4H,)
-        db_hh=dz.sum(axis=0),
-        dp_i=(dz_i * c_prev).sum(axis=0),  # (H,)
-        dp_f=(dz_f * c_prev).sum(axis=0),
-        dp_o=(dz_o * cache.c_t).sum(axis=0),
-    )
+    dz, dc_f = gates_backward(dc, do, i, f, g, o, c_prev)  # (B, 4H), (B, H) dc ⊙ f
+    dz_i, dz_f, _, _ = np.split(dz, 4, axis=1)  # (B, H) each
+    dc_prev = dc_f + dz_i * cache.p_i + dz_f * cache.p_f  # (B, H)
+    dp_i = (dz_i * c_prev).sum(axis=0)  # (H,)
+    dp_f = (dz_f * c_prev).sum(axis=0)  # (H,)
+    dp_o = (dz_o * cache.c_t).sum(axis=0)  # (H,)
+    grads = {"dc_prev": dc_prev, "dp_i": dp_i, "dp_f": dp_f, "dp_o": dp_o}
+    return affine_backward(dz, dz, cache, PeepholeLSTMStepGrads, **grads)
 
 
 class PeepholeLSTMCache(NamedTuple):
@@ -152,14 +134,11 @@ class PeepholeLSTMCache(NamedTuple):
 class PeepholeLSTMCell:
     """One direction of one peephole-LSTM layer over a whole sequence; state is ``(h, c)``.
 
-    The math is in ``step_forward``/``step_backward`` above; this loop is the same
-    computation made fast — modestly: the stack has done ``xw = x W_ihᵀ + b_ih`` for all
-    steps in one GEMM and turns the returned dz into the weight and bias gradients in one
-    GEMM each; W_hh is transposed once; each step writes its pre-activations and then its
-    activations in place into the cached ``gates`` array; and σ is the reference's own
-    :func:`~rnnlab.numpy.activations.sigmoid`. (The plain LSTM's single-exp and blocked-
-    backward tricks are not applied here: o must wait for c_t.) On padded steps (``mask``
-    0) the state is carried through and the gradient skips the step untouched.
+    The math is in ``step_forward``/``step_backward`` above; this is the same computation
+    made fast, modestly, as :mod:`~rnnlab.numpy.lstm_loop` describes: the one step written
+    here fills the cached ``gates`` in place, pre-activations and then activations, inside
+    that module's loop over time. (The plain LSTM's single-exp and blocked-backward tricks
+    are not applied here: o must wait for c_t.)
     """
 
     gates = KIND.num_gates
@@ -182,48 +161,36 @@ class PeepholeLSTMCell:
         weight_peephole_f,
         weight_peephole_o,
     ):
-        """Run the recurrence.
-
-        Args:
-            xw: (T, B, 4H) ``x_t W_ihᵀ + b_ih`` for every step (the stack's input GEMM).
-            state0: ``(h0, c0)``, each (B, H).
-            W_hh: (4H, H); b_hh: (4H,).
-            mask: (T, B, 1) or None. Where 0, the step is padding: state passes unchanged.
-            weight_peephole_i, weight_peephole_f, weight_peephole_o: (H,) p_i, p_f, p_o.
-
-        Returns:
-            hs (T, B, H), ``(h_T, c_T)`` and a :class:`PeepholeLSTMCache`.
+        """Run the recurrence: the arguments and results of the plain LSTM's
+        :meth:`~rnnlab.numpy.lstm.LSTMCell.forward` (xw (T, B, 4H), ``(h0, c0)``, W_hh, b_hh,
+        mask), plus the peepholes p_i, p_f, p_o (H,) by key; the cache is a
+        :class:`PeepholeLSTMCache`.
         """
         T, B, G = xw.shape
         H = G // 4
         p_i, p_f, p_o = weight_peephole_i, weight_peephole_f, weight_peephole_o
-        h = np.empty((T + 1, B, H), dtype=xw.dtype)  # h[t+1] is h_t; h[0] is h0
-        c = np.empty((T + 1, B, H), dtype=xw.dtype)
         gates = np.empty((T, B, G), dtype=xw.dtype)
         c_new = np.empty((T, B, H), dtype=xw.dtype)
         tanh_c = np.empty((T, B, H), dtype=xw.dtype)
-        h[0], c[0] = state0
         W_hh_T = W_hh.T  # (H, 4H)
-        for t in range(T):
+
+        def step(t, h_prev, c_prev):
             z = gates[t]  # (B, 4H), filled in place: pre-activation, then activation
-            np.dot(h[t], W_hh_T, out=z)
+            np.dot(h_prev, W_hh_T, out=z)
             z += xw[t]
             z += b_hh
-            z[:, :H] += p_i * c[t]  # i and f peek at the old cell state
-            z[:, H : 2 * H] += p_f * c[t]
+            i, f, g, o = gate_views(z)  # (B, H) views of it
+            i += p_i * c_prev  # i and f peek at the old cell state
+            f += p_f * c_prev
             sigmoid(z[:, : 2 * H], out=z[:, : 2 * H])  # i, f
-            np.tanh(z[:, 2 * H : 3 * H], out=z[:, 2 * H : 3 * H])  # g
-            i, f, g = z[:, :H], z[:, H : 2 * H], z[:, 2 * H : 3 * H]
-            np.add(f * c[t], i * g, out=c_new[t])  # (B, H)
-            z[:, 3 * H :] += p_o * c_new[t]  # o peeks at the new one
-            sigmoid(z[:, 3 * H :], out=z[:, 3 * H :])  # o
+            np.tanh(g, out=g)
+            np.add(f * c_prev, i * g, out=c_new[t])  # (B, H)
+            o += p_o * c_new[t]  # o peeks at the new one
+            sigmoid(o, out=o)
             np.tanh(c_new[t], out=tanh_c[t])
-            h_new = z[:, 3 * H :] * tanh_c[t]  # (B, H)
-            if mask is None:
-                c[t + 1], h[t + 1] = c_new[t], h_new
-            else:  # padding steps carry the previous state through unchanged
-                c[t + 1] = np.where(mask[t] > 0, c_new[t], c[t])
-                h[t + 1] = np.where(mask[t] > 0, h_new, h[t])
+            return o * tanh_c[t], c_new[t]  # (B, H) each
+
+        h, c = run_forward(step, xw, state0, mask)
         cache = PeepholeLSTMCache(h[:-1], c, gates, c_new, tanh_c, mask)
         return h[1:], (h[T], c[T]), cache
 
@@ -238,49 +205,30 @@ class PeepholeLSTMCell:
         weight_peephole_f,
         weight_peephole_o,
     ):
-        """Backpropagate through time.
-
-        Args:
-            dhs: (T, B, H) ∂L/∂h_t from above (outputs).
-            dstate_n: ``(dh_T, dc_T)`` ∂L/∂ of the final state, each (B, H).
-            cache: what :meth:`forward` returned; W_hh (4H, H) and the peepholes as there.
-
-        Returns:
-            ``dxw`` (T, B, 4H) ∂L/∂(x_t W_ihᵀ + b_ih), ``dhw`` ∂L/∂(h_{t-1} W_hhᵀ + b_hh)
-            (both are dz: the same array), ``(dh0, dc0)``, and ``{key: (H,)}`` for the three
-            peepholes.
+        """Backpropagate through time: as the plain LSTM's
+        :meth:`~rnnlab.numpy.lstm.LSTMCell.backward` (dxw and dhw are the same array, dz;
+        then ``(dh0, dc0)``), plus the peepholes' gradients ``{key: (H,)}``.
         """
         T, B, H = dhs.shape
         p_i, p_f, p_o = weight_peephole_i, weight_peephole_f, weight_peephole_o
         dz = np.empty((T, B, 4 * H), dtype=dhs.dtype)
-        dp_i, dp_f, dp_o = (np.zeros(H, dtype=dhs.dtype) for _ in range(3))
-        dh_next, dc_next = (d.copy() for d in dstate_n)
-        for t in reversed(range(T)):
-            g4 = cache.gates[t]
-            i, f, g, o = g4[:, :H], g4[:, H : 2 * H], g4[:, 2 * H : 3 * H], g4[:, 3 * H :]
-            dh = dhs[t] + dh_next  # (B, H)
-            dc = dc_next
-            if cache.mask is not None:  # padding: the gradient skips the step untouched
-                m = cache.mask[t]
-                dh_skip, dc_skip = dh * (1.0 - m), dc * (1.0 - m)
-                dh, dc = dh * m, dc * m
+        dp = np.zeros((3, H), dtype=dhs.dtype)  # dp_i, dp_f, dp_o
+
+        def step(t, dh, dc):
+            i, f, g, o = gate_views(cache.gates[t])  # (B, H) each
             c_prev, c_t, tc = cache.c[t], cache.c_new[t], cache.tanh_c[t]
-            dz_t = dz[t]  # (B, 4H), filled gate by gate
-            dz_o = np.multiply(dh * tc, sigmoid_grad(o), out=dz_t[:, 3 * H :])  # (B, H)
+            do = dh * tc  # (B, H)
+            dz_o = do * sigmoid_grad(o)  # (B, H)
             dc = dc + dh * o * tanh_grad(tc) + dz_o * p_o  # (B, H)
-            dz_i = np.multiply(dc * g, sigmoid_grad(i), out=dz_t[:, :H])
-            dz_f = np.multiply(dc * c_prev, sigmoid_grad(f), out=dz_t[:, H : 2 * H])
-            np.multiply(dc * i, tanh_grad(g), out=dz_t[:, 2 * H : 3 * H])  # dz_g
-            dp_i += (dz_i * c_prev).sum(axis=0)
-            dp_f += (dz_f * c_prev).sum(axis=0)
-            dp_o += (dz_o * c_t).sum(axis=0)
-            dh_next = dz_t @ W_hh  # (B, H)
-            dc_next = dc * f + dz_i * p_i + dz_f * p_f
-            if cache.mask is not None:
-                dh_next += dh_skip
-                dc_next += dc_skip
-        extra_grads = dict(zip(PEEPHOLE_KEYS, (dp_i, dp_f, dp_o), strict=True))
-        return dz, dz, (dh_next, dc_next), extra_grads
+            _, dc_f = gates_backward(dc, do, i, f, g, o, c_prev, out=dz[t])
+            dz_i, dz_f = dz[t, :, :H], dz[t, :, H : 2 * H]
+            dp[0] += (dz_i * c_prev).sum(axis=0)
+            dp[1] += (dz_f * c_prev).sum(axis=0)
+            dp[2] += (dz_o * c_t).sum(axis=0)
+            return dz[t] @ W_hh, dc_f + dz_i * p_i + dz_f * p_f  # ∂L/∂h_{t-1}, ∂L/∂c_{t-1}
+
+        dstate0 = run_backward(step, dhs, dstate_n, cache.mask)
+        return dz, dz, dstate0, dict(zip(PEEPHOLE_KEYS, dp, strict=True))
 
 
 class PeepholeLSTM(RecurrentStack):

@@ -16,10 +16,12 @@ Backward, given dh_t = ∂L/∂h_t (all of it: from the layer above and from ste
 The product of T such Jacobians diag(φ') W_hh is why gradients vanish or explode over long
 delays: the copy task and ``rnnlab diagnose`` make that visible.
 
-:func:`step_forward` and :func:`step_backward` are these lines, one for one; the stack runs
+:func:`step_forward` and :func:`step_backward` are these lines, one for one (the last two
+are :func:`~rnnlab.numpy.steps.affine_backward`, shared by every cell); the stack runs
 :class:`RNNCell`, the same loop over time made fast (a test proves them equal to 1e-12).
 """
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -27,31 +29,18 @@ import numpy as np
 from rnnlab.cells import CELLS, NONLINEARITIES
 from rnnlab.numpy.activations import relu, relu_grad, tanh, tanh_grad
 from rnnlab.numpy.stack import RecurrentStack
+from rnnlab.numpy.steps import StepCache, StepGrads, affine_backward
 
 KIND = CELLS["rnn"]  # one "gate" (h itself); state h
 PHI = {"tanh": (tanh, tanh_grad), "relu": (relu, relu_grad)}  # φ and φ' of its output
 
 
-class RNNStepCache(NamedTuple):
-    """What :func:`step_backward` reads: one step's inputs, output and weights."""
+@dataclass(frozen=True, kw_only=True)
+class RNNStepCache(StepCache):
+    """What :func:`step_backward` reads: :class:`StepCache` (x_t, h_{t-1}, W_ih, W_hh) and φ."""
 
-    x_t: np.ndarray  # (B, I)
-    h_prev: np.ndarray  # (B, H) h_{t-1}
     h_t: np.ndarray  # (B, H) φ(z), through which φ' is computed
-    W_ih: np.ndarray  # (H, I)
-    W_hh: np.ndarray  # (H, H)
     nonlinearity: str  # "tanh" or "relu"
-
-
-class RNNStepGrads(NamedTuple):
-    """∂L/∂ of everything :func:`step_forward` read."""
-
-    dx_t: np.ndarray  # (B, I)
-    dh_prev: np.ndarray  # (B, H)
-    dW_ih: np.ndarray  # (H, I)
-    dW_hh: np.ndarray  # (H, H)
-    db_ih: np.ndarray  # (H,)
-    db_hh: np.ndarray  # (H,)
 
 
 def step_forward(x_t, h_prev, W_ih, W_hh, b_ih, b_hh, nonlinearity: str = "tanh"):
@@ -69,10 +58,13 @@ def step_forward(x_t, h_prev, W_ih, W_hh, b_ih, b_hh, nonlinearity: str = "tanh"
     phi, _ = PHI[nonlinearity]
     z = x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh  # (B, H)
     h_t = phi(z)  # (B, H)
-    return h_t, RNNStepCache(x_t, h_prev, h_t, W_ih, W_hh, nonlinearity)
+    cache = RNNStepCache(
+        x_t=x_t, h_prev=h_prev, W_ih=W_ih, W_hh=W_hh, h_t=h_t, nonlinearity=nonlinearity
+    )
+    return h_t, cache
 
 
-def step_backward(dh_t, cache: RNNStepCache) -> RNNStepGrads:
+def step_backward(dh_t, cache: RNNStepCache) -> StepGrads:
     """One RNN step backward: the module docstring's backward equations.
 
     Args:
@@ -81,14 +73,7 @@ def step_backward(dh_t, cache: RNNStepCache) -> RNNStepGrads:
     """
     _, phi_grad = PHI[cache.nonlinearity]
     dz = dh_t * phi_grad(cache.h_t)  # (B, H)
-    return RNNStepGrads(
-        dx_t=dz @ cache.W_ih,  # (B, I)
-        dh_prev=dz @ cache.W_hh,  # (B, H)
-        dW_ih=dz.T @ cache.x_t,  # (H, I)
-        dW_hh=dz.T @ cache.h_prev,  # (H, H)
-        db_ih=dz.sum(axis=0),  # (H,)
-        db_hh=dz.sum(axis=0),
-    )
+    return affine_backward(dz, dz, cache)  # dx_t, dh_{t-1}, dW_ih, dW_hh, db_ih, db_hh
 
 
 class RNNCache(NamedTuple):

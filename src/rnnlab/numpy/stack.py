@@ -19,7 +19,7 @@ import numpy as np
 from rnnlab.cells import parameter_name
 from rnnlab.numpy.dropout import Dropout, DropoutCache
 from rnnlab.numpy.init import init_recurrent
-from rnnlab.shapes import check_sizes
+from rnnlab.shapes import check_input_shape, check_sizes, check_state_parts
 
 # Cells' backward passes precompute the gradient factors that do not depend on the incoming
 # gradient for blocks of about this many (step, row, unit) elements at once: few ufunc calls
@@ -344,7 +344,6 @@ class RecurrentStack:
         name = type(self).__name__
         if not isinstance(x, np.ndarray):
             raise TypeError(f"{name} expected input as a numpy array, got {type(x).__name__}")
-        layout = "(B, T, I)" if self.batch_first else "(T, B, I)"
         if x.ndim == 2 and x.dtype.kind in "iu":  # one-hot ids
             if x.size == 0:
                 raise ValueError(f"{name} expected a non-empty input, got ids of shape {x.shape}")
@@ -354,17 +353,7 @@ class RecurrentStack:
                     f"got values from {x.min()} to {x.max()}"
                 )
             return x
-        if x.ndim != 3:
-            raise ValueError(
-                f"{name} expected 3-D input {layout}, got shape {x.shape}; "
-                "a single sequence needs a batch axis of size 1"
-            )
-        if x.shape[-1] != self.input_size:
-            raise ValueError(
-                f"{name} expected input of width {self.input_size} (input_size), got {x.shape}"
-            )
-        if x.shape[0] == 0 or x.shape[1] == 0:
-            raise ValueError(f"{name} expected a non-empty input {layout}, got {x.shape}")
+        check_input_shape(name, x.shape, self.input_size, self.batch_first)
         if x.dtype != self.dtype:
             raise TypeError(
                 f"{name} has dtype {self.dtype}, got input of dtype {x.dtype}; "
@@ -380,15 +369,9 @@ class RecurrentStack:
         shape = (self.num_layers * self.num_directions, batch_size, self.hidden_size)
         if state is None:
             return tuple(np.zeros(shape, self.dtype) for _ in range(n_states))
-        parts = tuple(state) if n_states > 1 else (state,)
-        if n_states > 1 and (not isinstance(state, (tuple, list)) or len(parts) != n_states):
-            raise TypeError(f"{name} expected state as a tuple (h, c), got {type(state).__name__}")
-        for label, s in zip(self.cell.state_names, parts, strict=True):
-            if not isinstance(s, np.ndarray) or s.shape != shape:
-                got = s.shape if isinstance(s, np.ndarray) else type(s).__name__
-                raise ValueError(f"{name} expected {label}0 of shape {shape}, got {got}")
-            if s.dtype != self.dtype:
-                raise TypeError(f"{name} has dtype {self.dtype}, got {label}0 of dtype {s.dtype}")
+        names = self.cell.state_names
+        parts = check_state_parts(name, state, names, shape, np.ndarray, self.dtype)
+        for label, s in zip(names, parts, strict=True):
             if not np.isfinite(s).all():
                 raise ValueError(f"{name} initial state {label}0 contains NaN or infinity")
         return parts

@@ -3,13 +3,14 @@
 :class:`RecurrentChecks` is a mixin of :class:`~rnnlab.torch.layers.ScratchRecurrent` and of
 :class:`~rnnlab.torch.native.NativeRecurrent`: the same bad argument gets the same message,
 which names the expected and the received shape or dtype, from either backend. (The size
-arguments of the constructors are checked by :func:`rnnlab.shapes.check_sizes`, shared with
-the NumPy engine.)
+arguments of the constructors, the input's shape and the parts of a state are checked by
+:mod:`rnnlab.shapes`, shared with the NumPy engine.)
 """
 
 import numpy as np
 import torch
 
+from rnnlab.shapes import check_input_shape, check_state_parts
 from rnnlab.torch.cells import State
 
 
@@ -32,19 +33,7 @@ class RecurrentChecks:
         name = type(self).__name__
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"{name} expected input as a torch.Tensor, got {type(x).__name__}")
-        layout = "(B, T, I)" if self.batch_first else "(T, B, I)"
-        if x.dim() != 3:
-            raise ValueError(
-                f"{name} expected 3-D input {layout}, got shape {tuple(x.shape)}; "
-                "a single sequence needs a batch axis of size 1"
-            )
-        if x.shape[-1] != self.input_size:
-            raise ValueError(
-                f"{name} expected input of width {self.input_size} (input_size), "
-                f"got {tuple(x.shape)}"
-            )
-        if x.shape[0] == 0 or x.shape[1] == 0:
-            raise ValueError(f"{name} expected a non-empty input {layout}, got {tuple(x.shape)}")
+        check_input_shape(name, x.shape, self.input_size, self.batch_first)
         if x.dtype != dtype:
             raise TypeError(
                 f"{name} has dtype {dtype}, got input of dtype {x.dtype}; "
@@ -57,22 +46,7 @@ class RecurrentChecks:
         shape = (self.num_layers * self.num_directions, batch_size, self.hidden_size)
         if state is None:
             return tuple(like.new_zeros(shape) for _ in range(self.state_size))
-        if self.state_size > 1:
-            if not isinstance(state, (tuple, list)) or len(state) != self.state_size:
-                raise TypeError(
-                    f"{name} expected state as a tuple ({', '.join(self.state_names)}), "
-                    f"got {type(state).__name__}"
-                )
-            parts = tuple(state)
-        else:
-            parts = (state,)
-        for label, s in zip(self.state_names, parts, strict=True):
-            if not isinstance(s, torch.Tensor) or tuple(s.shape) != shape:
-                got = tuple(s.shape) if isinstance(s, torch.Tensor) else type(s).__name__
-                raise ValueError(f"{name} expected {label}0 of shape {shape}, got {got}")
-            if s.dtype != like.dtype:
-                raise TypeError(f"{name} has dtype {like.dtype}, got {label}0 of dtype {s.dtype}")
-        return parts
+        return check_state_parts(name, state, self.state_names, shape, torch.Tensor, like.dtype)
 
     def validate_lengths(self, lengths, T: int, B: int) -> torch.Tensor:
         """``lengths`` (B,) as a CPU int64 tensor with values in 1..T."""
