@@ -10,8 +10,10 @@ class Batch(NamedTuple):
 
     Attributes:
         inputs: (T, B) int64 token ids (onehot/embedding models) or (T, B, I) float features.
-        targets: (T, B) int64 classes (cross-entropy) or (T, B, O) float values (mse).
-        mask: (T, B) bool, True where a position counts in the loss.
+        targets: (T, B) int64 classes (cross-entropy) or (T, B, O) float values (mse);
+            (1, B) / (1, B, O) for a model whose readout answers once per sequence.
+        mask: (T, B) bool — (1, B) with one answer per sequence — True where a position
+            counts in the loss.
         lengths: (B,) int64 true lengths of padded sequences, or None when every sequence
             fills all T steps (the recurrent state then runs through every step).
     """

@@ -39,7 +39,7 @@ class StepResult(NamedTuple):
 class EvalResult(NamedTuple):
     loss: float  # mean loss over the batch's counted positions
     count: int  # how many positions counted
-    outputs: Any  # (T, B, O) np.ndarray: logits or predicted values
+    outputs: Any  # (T, B, O) np.ndarray: logits or values; (1, B, O) for a classifier
     state: Any
 
 
@@ -58,7 +58,8 @@ class Engine(Protocol):
         """Forward and loss; no update, no dropout."""
 
     def forward(self, inputs: np.ndarray, state: Any = None) -> tuple[np.ndarray, Any]:
-        """Inference: (T, B) ids or (T, B, I) features → outputs (T, B, O) and final state."""
+        """Inference: (T, B) ids or (T, B, I) features → outputs (T, B, O) — (1, B, O) when
+        the readout answers once per sequence — and the final state."""
 
     def probe(self, batch: Batch) -> "Probe":
         """States, gates, cells and the total ∂L/∂h_t of one batch (float64)."""

@@ -1,10 +1,15 @@
 """ModelSpec: one engine-neutral description of a model, from which both engines build.
 
-A model is always the same three parts, named as in its state_dict::
+A model is a composition of four parts in a row, named as in its state_dict::
 
-    input    one-hot of token ids | embedding.weight (V × E) | dense features
-    rnn.*    the recurrent stack, torch.nn's names (rnn.weight_ih_l0, ...)
-    head.*   a linear layer from the top hidden state to logits or values (head.weight, head.bias)
+    input      one-hot of token ids | embedding.weight (V × E) | dense features
+    rnn.*      the recurrent stack, torch.nn's names (rnn.weight_ih_l0, ...)
+    readout.*  what the head sees: every step's output, or one vector per sequence
+               (:mod:`rnnlab.readouts`: per_step, last, final_state, mean, max)
+    head.*     a linear layer to logits or values (head.weight, head.bias)
+
+Each engine builds its model from this list (``rnnlab.numpy.model``, ``rnnlab.torch.model``);
+a new readout adds parts to the registries, not a model class.
 
 The spec is saved in a run's ``config.json`` and rebuilt from it, so a checkpoint written by
 one engine loads into the other.
@@ -14,8 +19,9 @@ from dataclasses import MISSING, asdict, dataclass, fields
 
 from rnnlab.cells import CELLS as CELL_KINDS
 from rnnlab.cells import parameter_name
-from rnnlab.config import check_fields
 from rnnlab.errors import InputError
+from rnnlab.readouts import readout_kind
+from rnnlab.settings import check_fields
 
 # Derived from the one registry of cells (rnnlab.cells), kept here for the spec's readers.
 CELLS = tuple(CELL_KINDS)
@@ -46,6 +52,9 @@ class ModelSpec:
         input_kind: "onehot", "embedding" or "dense".
         embedding_dim: E for embedding input (defaults to hidden_size).
         tie_weights: the head reuses embedding.weight (needs E == H·directions, V == outputs).
+        readout: what the head sees (:mod:`rnnlab.readouts`): "per_step" (an output per
+            step) or one vector per sequence (classifiers): "last", "final_state", "mean",
+            "max".
         loss: "cross_entropy" (classification) or "mse" (regression).
         init: "xavier" (Xavier input weights, orthogonal recurrent) or "torch" (U(±1/√H)).
         forget_bias: initial LSTM forget-gate bias (None leaves the scheme's value);
@@ -64,6 +73,7 @@ class ModelSpec:
     input_kind: str = "onehot"
     embedding_dim: int | None = None
     tie_weights: bool = False
+    readout: str = "per_step"
     loss: str = "cross_entropy"
     init: str = "xavier"
     forget_bias: float | None = 1.0
@@ -87,6 +97,7 @@ class ModelSpec:
                 raise InputError(
                     f"model {name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}"
                 )
+        readout_kind(self.readout)  # a registered readout (tests may register their own)
         if not 0.0 <= self.dropout < 1.0:
             raise InputError(f"model dropout must be in [0, 1), got {self.dropout!r}")
         if self.embedding_dim is not None and self.input_kind != "embedding":
@@ -118,6 +129,11 @@ class ModelSpec:
         return GATES[self.cell]
 
     @property
+    def one_per_sequence(self) -> bool:
+        """Whether the model answers once per sequence (a classifier): outputs (1, B, O)."""
+        return readout_kind(self.readout).one_per_sequence
+
+    @property
     def rnn_input_size(self) -> int:
         """Width of what the recurrent stack reads: E for embeddings, else input_size."""
         return self.embedding_dim if self.input_kind == "embedding" else self.input_size
@@ -137,6 +153,8 @@ class ModelSpec:
                 shapes[f"rnn.{parameter_name('bias_hh', layer, d)}"] = (G,)
                 for name, units in CELL_KINDS[self.cell].extra_tensors.items():
                     shapes[f"rnn.{parameter_name(name, layer, d)}"] = (units * H,)
+        for name, shape in readout_kind(self.readout).parameter_shapes(H * self.directions).items():
+            shapes[f"readout.{name}"] = shape
         if not self.tie_weights:
             shapes["head.weight"] = (self.output_size, H * self.directions)
         shapes["head.bias"] = (self.output_size,)

@@ -36,6 +36,10 @@ def summarize(spec: ModelSpec) -> list[SummaryRow]:
         rows.append(SummaryRow(label, f"(T, B, {width})", count(rf"rnn\..*_l{layer}(_reverse)?")))
         if spec.dropout:  # between layers, and before the head
             rows.append(SummaryRow(f"dropout p={spec.dropout:g}", f"(T, B, {width})", 0))
+    steps = "1" if spec.one_per_sequence else "T"  # a readout may answer once per sequence
+    if spec.readout != "per_step":
+        label = f"readout ({spec.readout})"
+        rows.append(SummaryRow(label, f"({steps}, B, {width})", count(r"readout\..*")))
     head = "head (linear, tied to embedding)" if spec.tie_weights else "head (linear)"
-    rows.append(SummaryRow(head, f"(T, B, {spec.output_size})", count(r"head\..*")))
+    rows.append(SummaryRow(head, f"({steps}, B, {spec.output_size})", count(r"head\..*")))
     return rows

@@ -179,7 +179,7 @@ def test_the_direct_and_the_future_terms_both_count():
     model.load_state_dict(weights)
     out, _, cache = model.forward(batch.inputs, train=False)
     _, d_out = softmax_cross_entropy(out, batch.targets, batch.mask)
-    direct, _ = model.head.backward(d_out, cache.head)  # (T, B, H): the head's term only
+    direct, _ = model.head.backward(d_out, cache["head"])  # (T, B, H): the head's term only
     np.testing.assert_allclose(result.hidden_grads[-1, 0], direct[-1], atol=1e-14)
     assert np.abs(result.hidden_grads[0, 0] - direct[0]).max() > 1e-4  # not the head's alone
 

@@ -1,17 +1,10 @@
-"""Gradient clipping by global norm (Pascanu et al. 2013), the usual cure for exploding BPTT.
-
-All gradients are treated as one long vector g:
-    ‖g‖ = √(Σ_tensors Σ_i g_i²)
-    g ← g · min(1, max_norm / (‖g‖ + 10⁻⁶))
-The direction of the update is kept; only its length is capped at (about) max_norm. The
-10⁻⁶ and the clamp at 1 are torch.nn.utils.clip_grad_norm_'s rule, so both engines clip alike.
+"""Gradient clipping by global norm in NumPy; the rule (and why a non-finite norm leaves the
+gradients as they are) is :mod:`rnnlab.update`'s, shared with the torch engine.
 
 Non-finite gradients (a deliberate difference from torch): if ‖g‖ is inf or NaN the gradients
 are left exactly as they are and the inf/NaN norm is returned. torch would multiply every
 gradient by the clamped coefficient, which is NaN (for a NaN norm, poisoning every tensor) or
-0 (for an inf norm, zeroing the finite ones and turning the infinite ones into NaN); either way
-the evidence is destroyed and an update would silently corrupt the weights. Returning the norm
-untouched lets the caller see it, skip the step and stop with a clear message.
+0 (for an inf norm, zeroing the finite ones and turning the infinite ones into NaN).
 """
 
 from __future__ import annotations
@@ -20,7 +13,7 @@ import math
 
 import numpy as np
 
-EPS = 1e-6  # torch's guard against dividing by a zero norm
+from rnnlab.update import clip_coefficient
 
 
 def global_norm(grads: dict[str, np.ndarray]) -> float:
@@ -48,10 +41,13 @@ def clip_grad_norm(grads: dict[str, np.ndarray], max_norm: float) -> float:
     if not max_norm > 0.0:
         raise ValueError(f"clip_grad_norm: max_norm must be > 0, got {max_norm}")
     total = global_norm(grads)
-    if not math.isfinite(total):
-        return total
-    coef = max_norm / (total + EPS)
+    coef = clip_coefficient(total, max_norm)  # 1.0 for a non-finite norm
     if coef < 1.0:
-        for g in grads.values():
-            g *= coef
+        scale_grads(grads, coef)
     return total
+
+
+def scale_grads(grads: dict[str, np.ndarray], factor: float) -> None:
+    """g ← factor · g for every gradient, in place (in each array's own dtype)."""
+    for g in grads.values():
+        g *= factor

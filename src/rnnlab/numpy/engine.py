@@ -6,11 +6,12 @@ import numpy as np
 from rnnlab.batch import Batch
 from rnnlab.engine import EvalResult, StepResult
 from rnnlab.model import ModelSpec
-from rnnlab.numpy.clip import clip_grad_norm, global_norm
+from rnnlab.numpy.clip import global_norm, scale_grads
 from rnnlab.numpy.inference import Stepper, unsupported_reason
-from rnnlab.numpy.losses import mse, softmax_cross_entropy
+from rnnlab.numpy.losses import model_loss
 from rnnlab.numpy.model import Model
 from rnnlab.numpy.optim import build_optimizer
+from rnnlab.update import apply_update
 
 
 class NumpyEngine:
@@ -47,22 +48,21 @@ class NumpyEngine:
 
     def loss(self, out: np.ndarray, batch: Batch):
         """The spec's loss, mean over the counted positions: (loss, ∂loss/∂out)."""
-        if self.spec.loss == "cross_entropy":
-            return softmax_cross_entropy(out, batch.targets, batch.mask)
-        return mse(out, np.asarray(batch.targets, out.dtype), batch.mask)
+        return model_loss(self.spec.loss, out, batch.targets, batch.mask)
 
     def train_step(self, batch: Batch, state=None) -> StepResult:
-        # A diverging run overflows somewhere; that is detected below from the loss and the
-        # gradient norm and reported through ``updated``, not through NumPy warnings.
+        # A diverging run overflows somewhere; that is detected from the loss and the
+        # gradient norm (rnnlab.update) and reported through ``updated``, not NumPy warnings.
         with np.errstate(over="ignore", invalid="ignore"):
             loss, grads, state_n, _ = self.loss_and_grads(batch, state, train=True)
-            if self.grad_clip:
-                norm = clip_grad_norm(grads, self.grad_clip)
-            else:
-                norm = global_norm(grads)
-        updated = bool(np.isfinite(loss) and np.isfinite(norm))
-        if updated:  # a non-finite step would poison every weight: skip it, report it
-            self.optimizer.step(grads)
+            norm = global_norm(grads)
+            updated = apply_update(
+                loss,
+                norm,
+                self.grad_clip,
+                scale_gradients=lambda factor: scale_grads(grads, factor),
+                step=lambda: self.optimizer.step(grads),
+            )
         return StepResult(float(loss), float(norm), state_n, updated)
 
     def evaluate(self, batch: Batch, state=None) -> EvalResult:

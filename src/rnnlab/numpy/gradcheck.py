@@ -15,7 +15,7 @@ flows into the outputs *and* the final states, and masked positions are exercise
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -116,6 +116,62 @@ def check_recurrent(
     return results
 
 
+def check_model(
+    spec,
+    batch_size: int = 3,
+    seq_len: int = 5,
+    use_lengths: bool = False,
+    seed: int = 0,
+    bound: float = 1e-6,
+) -> list[GradcheckResult]:
+    """Gradcheck every parameter of a whole float64 model of ``spec`` — its parts composed
+    (input, stack, readout, head) — through the engine's own loss on a random batch.
+
+    The targets are one per step, or one per sequence (shape (1, B)) for a readout that
+    answers once; with ``use_lengths`` the batch is padded to varied lengths.
+    """
+    from rnnlab.batch import Batch
+    from rnnlab.numpy.losses import model_loss
+    from rnnlab.numpy.model import Model
+
+    if spec.dtype != "float64":
+        raise TypeError(f"gradcheck needs a float64 model, got {spec.dtype}")
+    rng = np.random.default_rng(seed)
+    model = Model(spec, seed=seed)
+    for p in model.params.values():
+        p[...] = rng.uniform(-0.6, 0.6, p.shape)
+    B, T = batch_size, seq_len
+    if spec.input_kind == "dense":
+        inputs = rng.normal(size=(T, B, spec.input_size))
+    else:
+        inputs = rng.integers(0, spec.input_size, size=(T, B))
+    lengths = rng.integers(1, T + 1, size=B) if use_lengths else None
+    if lengths is not None:
+        lengths[0] = T  # at least one full-length sequence
+    steps = 1 if spec.one_per_sequence else T
+    shape = (steps, B) if spec.loss == "cross_entropy" else (steps, B, spec.output_size)
+    targets = (
+        rng.integers(0, spec.output_size, size=shape)
+        if spec.loss == "cross_entropy"
+        else rng.normal(size=shape)
+    )
+    mask = np.ones((steps, B), bool)
+    if lengths is not None and steps == T:
+        mask = np.arange(T)[:, None] < lengths[None, :]
+    batch = Batch(inputs, targets, mask, lengths)
+
+    def loss() -> float:
+        out, _, _ = model.forward(batch.inputs, train=False, lengths=lengths)
+        return model_loss(spec.loss, out, batch.targets, batch.mask)[0]
+
+    out, _, cache = model.forward(batch.inputs, train=False, lengths=lengths)
+    grads, _ = model.backward(model_loss(spec.loss, out, batch.targets, batch.mask)[1], cache)
+    return [
+        GradcheckResult(name, relative_error(grads[name], numerical_gradient(loss, p)), bound)
+        for name, p in model.params.items()
+    ]
+
+
 # ------------------------------------------------------------------ the `rnnlab gradcheck` sweep
 class GradcheckConfig(NamedTuple):
     cell: str  # a ModelSpec cell name
@@ -123,11 +179,12 @@ class GradcheckConfig(NamedTuple):
     num_layers: int
     bidirectional: bool
     use_lengths: bool
+    readout: str = "per_step"  # another one: the whole model is checked (check_model)
 
     @property
     def label(self) -> str:
         cell = f"rnn_{self.nonlinearity}" if self.cell == "rnn" else self.cell
-        return cell
+        return cell if self.readout == "per_step" else f"{cell}→{self.readout}"
 
 
 class GradcheckRow(NamedTuple):
@@ -143,8 +200,10 @@ class GradcheckRow(NamedTuple):
 
 
 def gradcheck_configs(cells=None) -> list[GradcheckConfig]:
-    """Every cell × layers {1, 2} × directions {1, 2}, plus a padded-lengths case per cell."""
+    """Every cell × layers {1, 2} × directions {1, 2}, plus a padded-lengths case per cell;
+    then, for the LSTM, every other readout in a whole bidirectional padded model."""
     from rnnlab.model import CELLS
+    from rnnlab.readouts import READOUTS
 
     variants = [("rnn", "tanh"), ("rnn", "relu")] + [(c, "tanh") for c in CELLS if c != "rnn"]
     labels = {f"rnn_{n}" if c == "rnn" else c: (c, n) for c, n in variants}
@@ -162,6 +221,10 @@ def gradcheck_configs(cells=None) -> list[GradcheckConfig]:
             for bidirectional in (False, True):
                 configs.append(GradcheckConfig(cell, nonlinearity, layers, bidirectional, False))
         configs.append(GradcheckConfig(cell, nonlinearity, 2, True, True))
+        if cell == "lstm":
+            for readout in READOUTS:
+                if readout != "per_step":
+                    configs.append(GradcheckConfig(cell, nonlinearity, 1, True, True, readout))
     return configs
 
 
@@ -184,10 +247,16 @@ def run_gradchecks(
             bidirectional=config.bidirectional,
             dtype="float64",
         )
-        layer = build_recurrent(spec, seed=seed + k)
-        results = check_recurrent(
-            layer, batch_size, seq_len, use_lengths=config.use_lengths, seed=seed + k, bound=bound
-        )
+        if config.readout != "per_step":
+            spec = replace(spec, readout=config.readout, output_size=3, input_kind="dense")
+            results = check_model(
+                spec, batch_size, seq_len, config.use_lengths, seed=seed + k, bound=bound
+            )
+        else:
+            layer = build_recurrent(spec, seed=seed + k)
+            results = check_recurrent(
+                layer, batch_size, seq_len, config.use_lengths, seed=seed + k, bound=bound
+            )
         worst = max(results, key=lambda r: r.error)
         rows.append(
             GradcheckRow(

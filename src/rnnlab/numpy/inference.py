@@ -46,6 +46,8 @@ def unsupported_reason(spec: ModelSpec) -> str | None:
         return f"the stepper runs {', '.join(SUPPORTED_CELLS)} cells, not {spec.cell!r}"
     if spec.bidirectional:
         return "a bidirectional model reads the whole sequence; it cannot step token by token"
+    if spec.readout != "per_step":
+        return f"the {spec.readout!r} readout answers once per sequence, not at every step"
     return None
 
 

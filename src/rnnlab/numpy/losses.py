@@ -134,3 +134,11 @@ def mse(
     loss = float(np.sum(diff * diff) / n)
     dpred = diff * pred.dtype.type(2.0 / n)  # (...)
     return loss, dpred
+
+
+def model_loss(loss: str, out: np.ndarray, targets, mask) -> tuple[float, np.ndarray]:
+    """A model's loss by its ModelSpec name, mean over the counted positions:
+    (loss, ∂loss/∂out). The one place the NumPy engine and its probe pick it."""
+    if loss == "cross_entropy":
+        return softmax_cross_entropy(out, targets, mask)
+    return mse(out, np.asarray(targets, out.dtype), mask)

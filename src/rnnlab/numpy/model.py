@@ -1,4 +1,6 @@
-"""The NumPy model: input (one-hot | embedding | dense) → recurrent stack → dropout → head.
+"""The NumPy model: input (one-hot | embedding | dense) → recurrent stack → dropout →
+readout → head, a list of parts (:mod:`rnnlab.numpy.parts`) run forward in order and
+backward in reverse.
 
 Built from a :class:`~rnnlab.model.ModelSpec`. ``params`` is one flat dict whose names are
 the model's state_dict names (``embedding.weight``, ``rnn.weight_ih_l0``, ``head.weight``,
@@ -6,27 +8,28 @@ the model's state_dict names (``embedding.weight``, ``rnn.weight_ih_l0``, ``head
 updates the layers, and ``load_state_dict`` copies in place.
 """
 
-from typing import NamedTuple
-
 import numpy as np
 
 from rnnlab.model import ModelSpec
-from rnnlab.numpy.dropout import Dropout, DropoutCache
-from rnnlab.numpy.embedding import Embedding, EmbeddingCache
+from rnnlab.numpy.dropout import Dropout
+from rnnlab.numpy.embedding import Embedding
 from rnnlab.numpy.gru import GRU
 from rnnlab.numpy.layernorm_lstm import LayerNormLSTM
-from rnnlab.numpy.linear import Linear, LinearCache
+from rnnlab.numpy.linear import Linear
 from rnnlab.numpy.lstm import LSTM
+from rnnlab.numpy.parts import (
+    DenseInput,
+    DropoutPart,
+    Flow,
+    LayerPart,
+    Part,
+    ReadoutPart,
+    RecurrentPart,
+    TokenInput,
+)
 from rnnlab.numpy.peephole_lstm import PeepholeLSTM
+from rnnlab.numpy.readouts import NUMPY_READOUTS
 from rnnlab.numpy.rnn import RNN
-from rnnlab.numpy.stack import StackCache
-
-
-class ModelCache(NamedTuple):
-    embedding: EmbeddingCache | None
-    rnn: StackCache
-    dropout: DropoutCache
-    head: LinearCache
 
 
 def build_recurrent(spec: ModelSpec, seed: int | None):
@@ -52,67 +55,77 @@ def build_recurrent(spec: ModelSpec, seed: int | None):
 
 
 class Model:
-    """A whole recurrent model in NumPy; see the module docstring."""
+    """A whole recurrent model in NumPy: a list of parts run in order; see the module
+    docstring and :mod:`rnnlab.numpy.parts`."""
 
     def __init__(self, spec: ModelSpec, seed: int | None = None):
         self.spec = spec
         self.dtype = np.dtype(spec.dtype)
-        seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(4)]
+        # one seed per part; children 0-3 are the original four, so a seed's weights stay
+        # those it always gave (the torch engine's dropout generator is child 4)
+        seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(6)]
+        width = spec.hidden_size * spec.directions  # what the stack gives, per step
         self.embedding = None
         if spec.input_kind == "embedding":
             self.embedding = Embedding(
                 spec.input_size, spec.embedding_dim, dtype=self.dtype, seed=seeds[0]
             )
+            first = ("embedding", LayerPart(self.embedding))
+        elif spec.input_kind == "onehot":
+            first = ("input", TokenInput())
+        else:
+            first = ("input", DenseInput(self.dtype))
         self.rnn = build_recurrent(spec, seeds[1])
         self.dropout = Dropout(spec.dropout, seed=seeds[2])
-        self.head = Linear(
-            spec.hidden_size * spec.directions, spec.output_size, dtype=self.dtype, seed=seeds[3]
+        self.readout = NUMPY_READOUTS[spec.readout](
+            width, spec.directions, self.dtype, seed=seeds[5]
         )
-        if spec.tie_weights:  # one array, two uses: the head reads the embedding matrix
+        self.head = Linear(width, spec.output_size, dtype=self.dtype, seed=seeds[3])
+        self.parts: list[tuple[str, Part]] = [
+            first,
+            ("rnn", RecurrentPart(self.rnn)),
+            ("dropout", DropoutPart(self.dropout)),
+            ("readout", ReadoutPart(self.readout)),
+            ("head", LayerPart(self.head)),
+        ]
+        # tied weights: one array, two uses; the head reads the embedding matrix
+        self.tied = {"head.weight": "embedding.weight"} if spec.tie_weights else {}
+        if spec.tie_weights:
             self.head.params["weight"] = self.embedding.params["weight"]
-        self.params: dict[str, np.ndarray] = {}
-        if self.embedding is not None:
-            self.params["embedding.weight"] = self.embedding.params["weight"]
-        self.params.update({f"rnn.{k}": v for k, v in self.rnn.params.items()})
-        if not spec.tie_weights:
-            self.params["head.weight"] = self.head.params["weight"]
-        self.params["head.bias"] = self.head.params["bias"]
+        self.params: dict[str, np.ndarray] = {
+            f"{prefix}.{name}": array
+            for prefix, part in self.parts
+            for name, array in part.params.items()
+            if f"{prefix}.{name}" not in self.tied
+        }
 
     def forward(self, inputs: np.ndarray, state=None, train: bool = True, lengths=None):
-        """inputs (T, B) ids or (T, B, I) features → outputs (T, B, O), final state, cache."""
-        spec = self.spec
-        embedding_cache = None
-        if spec.input_kind == "onehot":
-            x = np.asarray(inputs)  # (T, B) ids: the stack gathers rows of W_ih, no one-hot
-            if x.dtype.kind not in "iu":
-                raise TypeError(f"one-hot input expects integer ids, got dtype {x.dtype}")
-        elif spec.input_kind == "embedding":
-            x, embedding_cache = self.embedding.forward(inputs)  # (T, B, E)
-        else:
-            x = np.asarray(inputs, dtype=self.dtype)  # (T, B, I)
-        h, state_n, rnn_cache = self.rnn.forward(x, state, train=train, lengths=lengths)
-        h, dropout_cache = self.dropout.forward(h, train=train)  # (T, B, D·H)
-        out, head_cache = self.head.forward(h)  # (T, B, O)
-        return out, state_n, ModelCache(embedding_cache, rnn_cache, dropout_cache, head_cache)
+        """inputs (T, B) ids or (T, B, I) features → outputs (T, B, O) — (1, B, O) for a
+        readout with one vector per sequence — the final state, and the caches."""
+        flow = Flow(train=train, lengths=lengths, state=state)
+        x, caches = inputs, {}
+        for prefix, part in self.parts:
+            x, caches[prefix] = part.forward(x, flow)
+        caches["flow"] = flow
+        return x, flow.state_n, caches
 
-    def backward(self, d_out: np.ndarray, cache: ModelCache, dstate_n=None):
-        """∂L/∂outputs (T, B, O) → gradients named like ``params``, and ∂L/∂initial state."""
-        dh, head_grads = self.head.backward(d_out, cache.head)
-        dh = self.dropout.backward(dh, cache.dropout)
-        dx, dstate0, rnn_grads = self.rnn.backward(
-            dh, dstate_n, cache.rnn, input_grad=self.embedding is not None
-        )
+    def backward(self, d_out: np.ndarray, caches: dict, dstate_n=None):
+        """∂L/∂outputs → gradients named like ``params``, and ∂L/∂initial state."""
+        flow = caches["flow"]
+        flow.dstate_n = dstate_n
         grads: dict[str, np.ndarray] = {}
-        if self.embedding is not None:
-            _, embedding_grads = self.embedding.backward(dx, cache.embedding)
-            grads["embedding.weight"] = embedding_grads["weight"]
-        grads.update({f"rnn.{k}": v for k, v in rnn_grads.items()})
-        if self.spec.tie_weights:  # both uses of the shared matrix contribute
-            grads["embedding.weight"] = grads["embedding.weight"] + head_grads["weight"]
-        else:
-            grads["head.weight"] = head_grads["weight"]
-        grads["head.bias"] = head_grads["bias"]
-        return grads, dstate0
+        dy = d_out
+        for k in reversed(range(len(self.parts))):
+            prefix, part = self.parts[k]
+            flow.need_dx = any(p.params for _, p in self.parts[:k])  # stop where none learns
+            dy, part_grads = part.backward(dy, caches[prefix], flow)
+            for name, grad in part_grads.items():
+                full = self.tied.get(f"{prefix}.{name}", f"{prefix}.{name}")
+                # both uses of a tied array contribute to its gradient
+                grads[full] = grads[full] + grad if full in grads else grad
+            if not flow.need_dx:
+                break
+        return {name: grads[name] for name in self.params}, flow.dstate0
 
     def state_dict(self) -> dict[str, np.ndarray]:
         return {k: v.copy() for k, v in self.params.items()}

@@ -16,7 +16,7 @@ from rnnlab.batch import Batch
 from rnnlab.data.encode import one_hot
 from rnnlab.engine import Probe, check_probe_input, valid_steps
 from rnnlab.model import ModelSpec
-from rnnlab.numpy.losses import mse, softmax_cross_entropy
+from rnnlab.numpy.losses import model_loss
 from rnnlab.numpy.model import Model
 from rnnlab.numpy.rnn import RNN
 
@@ -39,9 +39,11 @@ def probe_numpy(spec: ModelSpec, weights: dict[str, np.ndarray], batch: Batch) -
             cells[l] = np.stack([s[1] for s in states])  # (T, B, H)
         step_caches.append(caches)
         layer_input = hidden[l] * valid[..., None]  # (T, B, H): zero on padding, as the stack
-    out, head_cache = model.head.forward(layer_input)  # (T, B, O)
-    loss, d_out = _numpy_loss(spec, out, batch)
-    dy, _ = model.head.backward(d_out, head_cache)  # (T, B, H) ∂L/∂y of the top layer
+    r, readout_cache = model.readout.forward(layer_input, batch.lengths)  # (T or 1, B, H)
+    out, head_cache = model.head.forward(r)  # (T or 1, B, O)
+    loss, d_out = model_loss(spec.loss, out, batch.targets, batch.mask)  # the engine's loss
+    dr, _ = model.head.backward(d_out, head_cache)
+    dy, _ = model.readout.backward(dr, readout_cache)  # (T, B, H) ∂L/∂y of the top layer
 
     grads = np.zeros((T, spec.num_layers, B, spec.hidden_size))  # (T, L, B, H)
     for l in reversed(range(spec.num_layers)):
@@ -69,13 +71,6 @@ def _model_input(model: Model, inputs: np.ndarray) -> np.ndarray:
     if spec.input_kind == "embedding":
         return model.embedding.forward(inputs)[0]  # (T, B, E)
     return np.asarray(inputs, dtype=np.float64)  # (T, B, I)
-
-
-def _numpy_loss(spec: ModelSpec, out: np.ndarray, batch: Batch):
-    """The engines' loss: mean over the counted positions; (loss, ∂L/∂out)."""
-    if spec.loss == "cross_entropy":
-        return softmax_cross_entropy(out, batch.targets, batch.mask)
-    return mse(out, np.asarray(batch.targets, out.dtype), batch.mask)
 
 
 def _one_layer(stack, layer: int):

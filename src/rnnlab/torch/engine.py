@@ -4,9 +4,10 @@ optimizer behind the interface of :mod:`rnnlab.engine` — the same one as
 checkpoint formats, so a run moves between the engines:
 
 * loss: the mean over the batch's counted positions of cross-entropy, or of the squared
-  error of every output value there (mse);
-* clipping: ``torch.nn.utils.clip_grad_norm_`` (the rule the NumPy engine copies); an update
-  is skipped, and ``updated=False`` reported, when the loss or the gradient norm is not finite;
+  error of every output value there (mse) — :mod:`rnnlab.torch.losses`;
+* clipping and skipping: :mod:`rnnlab.update`'s rule, shared with the NumPy engine (torch's
+  clip_grad_norm_ rule); an update is skipped, and ``updated=False`` reported, when the loss
+  or the gradient norm is not finite;
 * ``state_dict()`` in NumPy arrays named as the NumPy model's; ``optimizer_state()`` in
   rnnlab.numpy.optim's format (``exp_avg.<name>``, ``exp_avg_sq.<name>``,
   ``momentum_buffer.<name>`` and meta ``{"optimizer", "step", "lr", ...}``).
@@ -14,56 +15,18 @@ checkpoint formats, so a run moves between the engines:
 Batches arrive as NumPy arrays; recurrent states are torch tensors on the engine's device.
 """
 
-import math
-
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from rnnlab.batch import Batch
-from rnnlab.checkpoint import check_optimizer_state
 from rnnlab.engine import EvalResult, StepResult
-from rnnlab.errors import InputError
 from rnnlab.model import ModelSpec
-from rnnlab.optimizers import BUFFERS, HYPERPARAMETERS, OPTIMIZERS
+from rnnlab.optimizers import OPTIMIZERS
+from rnnlab.torch.device import resolve_device
+from rnnlab.torch.losses import loss_sum
 from rnnlab.torch.model import TorchModel, check_backend
-
-DEVICES = ("cpu", "cuda", "cuda:N", "auto")
-HYPER = HYPERPARAMETERS
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """ "cpu", "cuda", "cuda:N" or "auto" (cuda when available) as a torch.device."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError):
-        resolved = None
-    if resolved is None or resolved.type not in ("cpu", "cuda"):
-        raise ValueError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
-    if resolved.type == "cuda":
-        if not torch.cuda.is_available():
-            raise InputError(
-                f"device {device!r} asked for, but this PyTorch ({torch.__version__}) sees no "
-                "CUDA GPU; use device 'cpu' (or 'auto', which falls back to the CPU)"
-            )
-        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
-            raise InputError(
-                f"device {device!r} asked for, but only {torch.cuda.device_count()} "
-                "CUDA device(s) are visible"
-            )
-    return resolved
-
-
-def build_optimizer(name: str, params, lr: float, weight_decay: float, momentum: float):
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    raise ValueError(f"unknown optimizer {name!r}; valid optimizers: {', '.join(OPTIMIZERS)}")
+from rnnlab.torch.optim import build_optimizer, export_optimizer_state, import_optimizer_state
+from rnnlab.update import apply_update
 
 
 class TorchEngine:
@@ -172,20 +135,6 @@ class TorchEngine:
                 ) from exc
             raise
 
-    def _loss_sum(self, out: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """(sum of the loss over counted positions, how many terms it has) — mean = sum / n."""
-        mask = torch.as_tensor(np.asarray(batch.mask, bool), device=self.device)  # (T, B)
-        if self.spec.loss == "cross_entropy":
-            targets = torch.as_tensor(np.asarray(batch.targets), device=self.device)  # (T, B)
-            targets = torch.where(mask, targets.long(), -100)  # -100: ignored by cross_entropy
-            total = F.cross_entropy(
-                out.reshape(-1, out.shape[-1]), targets.reshape(-1), reduction="sum"
-            )
-            return total, mask.sum().to(out.dtype)
-        targets = torch.as_tensor(np.asarray(batch.targets), dtype=out.dtype, device=self.device)
-        diff = torch.where(mask[..., None], out - targets, 0.0)  # (T, B, O), masked -> 0
-        return (diff * diff).sum(), mask.sum().to(out.dtype) * out.shape[-1]
-
     def _mean_loss(self, out, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """(the loss to differentiate, the batch's mean loss to report).
 
@@ -194,7 +143,7 @@ class TorchEngine:
         gradient of the whole batch's mean even when the ranks count different numbers of
         positions; ``world_size`` undoes that average.
         """
-        total, n = self._loss_sum(out, batch)
+        total, n = loss_sum(self.spec.loss, out, batch.targets, batch.mask)
         if self.world_size == 1:
             mean = total / n.clamp(min=1)  # no counted position: loss 0, not 0/0
             return mean, mean.detach()
@@ -211,17 +160,21 @@ class TorchEngine:
         loss, reported = self._mean_loss(out, batch)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        params = [p for p in self.model.parameters() if p.grad is not None]
-        if self.grad_clip:
-            norm = torch.nn.utils.clip_grad_norm_(params, self.grad_clip)
-        else:
-            norm = torch.nn.utils.get_total_norm([p.grad for p in params])
-        loss_value, norm_value = float(reported), float(norm)
-        updated = math.isfinite(loss_value) and math.isfinite(norm_value)
-        if updated:  # a non-finite step would poison every weight: skip it, report it
-            self.optimizer.step()
-            self.step_count += 1
+        grads = [p.grad for p in self.model.parameters() if p.grad is not None]
+        loss_value = float(reported)
+        norm_value = float(torch.nn.utils.get_total_norm(grads))
+        updated = apply_update(
+            loss_value,
+            norm_value,
+            self.grad_clip,
+            scale_gradients=lambda factor: torch._foreach_mul_(grads, factor),
+            step=self._optimizer_step,
+        )
         return StepResult(loss_value, norm_value, self.detach(state_n), updated)
+
+    def _optimizer_step(self) -> None:
+        self.optimizer.step()
+        self.step_count += 1
 
     @torch.no_grad()
     def evaluate(self, batch: Batch, state=None) -> EvalResult:
@@ -281,51 +234,15 @@ class TorchEngine:
 
     def optimizer_state(self) -> tuple[dict[str, np.ndarray], dict]:
         """(tensors, meta) exactly as ``rnnlab.numpy.optim.Optimizer.state_dict()`` gives."""
-        group = self.optimizer.param_groups[0]
-        tensors = {}
-        for kind in BUFFERS[self.optimizer_name]:  # kind-major, as rnnlab.numpy.optim
-            for name, param in zip(self.param_names, group["params"], strict=True):
-                buffer = self.optimizer.state.get(param, {}).get(kind)
-                if buffer is not None:
-                    tensors[f"{kind}.{name}"] = buffer.detach().cpu().numpy().copy()
-        meta = {"optimizer": self.optimizer_name, "step": self.step_count, "lr": float(self.lr)}
-        for key in HYPER[self.optimizer_name]:
-            value = group[key]
-            if isinstance(value, tuple):
-                value = [float(v) for v in value]
-            elif not isinstance(value, bool):
-                value = float(value)  # torch keeps some as ints (dampening=0)
-            meta[key] = value
-        return tensors, meta
+        return export_optimizer_state(
+            self.optimizer, self.optimizer_name, self.param_names, self.step_count
+        )
 
     def load_optimizer_state(self, tensors: dict[str, np.ndarray], meta: dict) -> None:
         """Restore an ``optimizer_state()`` from either engine: buffers, step, hyperparameters."""
-        kind_name = self.optimizer_name
-        index = {name: i for i, name in enumerate(self.param_names)}
-        shapes = dict(
-            zip(self.param_names, (tuple(p.shape) for p in self.model.parameters()), strict=True)
+        self.step_count = import_optimizer_state(
+            self.optimizer, self.optimizer_name, self.param_names, tensors, meta
         )
-        # From a checkpoint: a CheckpointError for anything that does not fit.
-        check_optimizer_state(
-            kind_name, BUFFERS[kind_name], HYPER[kind_name], shapes, tensors, meta
-        )
-        state: dict[int, dict] = {}
-        for key, value in tensors.items():
-            kind, _, name = key.partition(".")
-            state.setdefault(index[name], {})[kind] = torch.tensor(np.asarray(value))
-        step = meta["step"]
-        if kind_name != "sgd":  # torch's Adam keeps the step count per parameter
-            for entry in state.values():
-                entry["step"] = torch.tensor(float(step))
-        torch_state = self.optimizer.state_dict()
-        torch_state["state"] = state  # torch casts the buffers to each parameter's dtype/device
-        group = torch_state["param_groups"][0]
-        group["lr"] = float(meta["lr"])
-        for key in HYPER[kind_name]:
-            value = meta[key]
-            group[key] = tuple(value) if isinstance(value, list) else value
-        self.optimizer.load_state_dict(torch_state)
-        self.step_count = step
 
     def rng_state(self) -> dict:
         """The dropout generators' states as lists of ints (JSON-able), for bitwise resumption.

@@ -1,4 +1,5 @@
-"""The PyTorch model: input (one-hot | embedding | dense) → recurrent stack → dropout → head.
+"""The PyTorch model: input (one-hot | embedding | dense) → recurrent stack → dropout →
+readout → head, the parts of :mod:`rnnlab.model` as modules.
 
 The twin of :class:`rnnlab.numpy.model.Model`, built from the same
 :class:`~rnnlab.model.ModelSpec`. Its ``state_dict()`` has exactly the NumPy model's names
@@ -17,6 +18,7 @@ from torch import nn
 from rnnlab.model import ModelSpec
 from rnnlab.torch.layers import ScratchRecurrent, dropout
 from rnnlab.torch.native import native_recurrent
+from rnnlab.torch.readouts import TORCH_READOUTS
 
 BACKENDS = {"scratch": ScratchRecurrent, "native": native_recurrent}
 
@@ -62,7 +64,9 @@ class TorchModel(nn.Module):
             nonlinearity=spec.nonlinearity,
             **factory,
         )
-        self.head = nn.Linear(spec.hidden_size * spec.directions, spec.output_size, **factory)
+        width = spec.hidden_size * spec.directions
+        self.readout = TORCH_READOUTS[spec.readout](width, spec.directions, **factory)
+        self.head = nn.Linear(width, spec.output_size, **factory)
         if spec.tie_weights:  # one matrix, two uses: the head reads embedding.weight
             self.head.weight = None
         self._generator: torch.Generator | None = None
@@ -87,7 +91,8 @@ class TorchModel(nn.Module):
             self.rnn.generator = value
 
     def forward(self, inputs: torch.Tensor, state=None, lengths=None):
-        """inputs (T, B) ids or (T, B, I) features → outputs (T, B, O), final state."""
+        """inputs (T, B) ids or (T, B, I) features → outputs (T, B, O) — (1, B, O) for a
+        readout with one vector per sequence — and the final state."""
         spec = self.spec
         dtype = self.head.bias.dtype
         if spec.input_kind == "onehot":
@@ -98,6 +103,7 @@ class TorchModel(nn.Module):
             x = inputs  # (T, B, I)
         h, state_n = self.rnn(x, state, lengths)  # (T, B, D·H)
         h = dropout(h, spec.dropout, self.training, self._generator)
+        h = self.readout(h, lengths)  # (T, B, D·H) or (1, B, D·H)
         weight = self.embedding.weight if spec.tie_weights else self.head.weight
         return F.linear(h, weight, self.head.bias), state_n  # (T, B, O)
 

@@ -27,6 +27,8 @@ def probe_torch(spec: ModelSpec, weights: dict[str, np.ndarray], batch: Batch) -
 
         from rnnlab.torch.cells import get_cell
         from rnnlab.torch.layers import resolve_cell
+        from rnnlab.torch.losses import loss_sum
+        from rnnlab.torch.readouts import TORCH_READOUTS
     except ImportError as exc:
         raise InputError(
             f"the torch probe needs PyTorch ({exc}); use the NumPy one (--engine numpy)"
@@ -49,9 +51,16 @@ def probe_torch(spec: ModelSpec, weights: dict[str, np.ndarray], batch: Batch) -
     for l in range(spec.num_layers):
         states.append(_torch_layer_steps(cell, spec, w, l, layer_input, keep))
         layer_input = torch.stack([s[0] for s in states[l]]) * keep  # (T, B, H): 0 on padding
+    readout = TORCH_READOUTS[spec.readout](spec.hidden_size, 1, dtype=torch.float64)
+    readout.load_state_dict(
+        {k.removeprefix("readout."): v for k, v in w.items() if k.startswith("readout.")}
+    )
+    lengths = None if batch.lengths is None else torch.as_tensor(np.asarray(batch.lengths))
+    r = readout(layer_input, lengths)  # (T or 1, B, H)
     head_weight = w["embedding.weight"] if spec.tie_weights else w["head.weight"]
-    out = F.linear(layer_input, head_weight, w["head.bias"])  # (T, B, O)
-    loss = _torch_loss(spec, out, batch)
+    out = F.linear(r, head_weight, w["head.bias"])  # (T or 1, B, O)
+    total, count = loss_sum(spec.loss, out, batch.targets, batch.mask)  # the engine's loss
+    loss = total / count
     loss.backward()
 
     grads = np.stack([[s[0].grad.numpy() for s in layer] for layer in states], axis=1)
@@ -89,20 +98,6 @@ def _torch_layer_steps(cell, spec: ModelSpec, w: dict, layer: int, x, keep) -> l
         state[0].retain_grad()
         states.append(state)
     return states
-
-
-def _torch_loss(spec: ModelSpec, out, batch: Batch):
-    """The engines' loss in torch: the mean over the counted positions."""
-    import torch
-    import torch.nn.functional as F
-
-    mask = torch.as_tensor(np.asarray(batch.mask, bool))  # (T, B)
-    if spec.loss == "cross_entropy":
-        targets = torch.as_tensor(np.asarray(batch.targets)).long()  # (T, B)
-        return F.cross_entropy(out[mask], targets[mask], reduction="sum") / mask.sum()
-    targets = torch.as_tensor(np.asarray(batch.targets, np.float64))  # (T, B, O)
-    diff = (out - targets)[mask]  # (N, O)
-    return (diff * diff).sum() / diff.numel()
 
 
 def _reference_gates(spec: ModelSpec, weights: dict[str, np.ndarray], batch: Batch) -> dict:
