@@ -19,7 +19,7 @@ from reference_lstm import Adam, from_state_dict, train_step
 from rnnlab.bench.cases import NAMED_SHAPES, make_batch, parse_shape
 from rnnlab.bench.timing import time_calls
 from rnnlab.engine import build_engine
-from rnnlab.report import console
+from rnnlab.tables import console
 from rnnlab.threads import thread_limit
 
 TARGET = {"A": 50.0}  # shape name -> the factor the engine should reach

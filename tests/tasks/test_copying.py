@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from rnnlab.data.tasks import COPY_BLANK, COPY_DELIM
+from rnnlab.data.synthetic import COPY_BLANK, COPY_DELIM
 from rnnlab.engine import EvalResult
 from rnnlab.errors import InputError
 from rnnlab.tasks import CopyTask

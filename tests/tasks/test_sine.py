@@ -97,6 +97,34 @@ def test_training_order_is_a_reproducible_shuffle_per_epoch():
     )
 
 
+class RecordingPlots:
+    """Stands in for :mod:`rnnlab.plots`: records what the figure is asked to show."""
+
+    def plot_sine_fit(self, path, t, clean, noisy, predicted, val_at, test_at):
+        self.args = {"t": t, "predicted": predicted, "val_at": val_at, "test_at": test_at}
+        return path
+
+
+class Persistence:
+    """Predicts that the next value is the last one read: window i -> noisy[i + window - 1]."""
+
+    def forward(self, x):
+        return x.copy(), None  # (T, N, 1): the last step's output is the last input
+
+
+def test_the_fit_figure_puts_each_prediction_at_the_time_it_predicts():
+    task = SineTask({"window": 25}, seed=0)  # 75 windows: 60 train, 8 val, 7 test, in order
+    assert list(task.figures()) == ["sine_fit.png"]
+    plots = RecordingPlots()
+    assert task.figures()["sine_fit.png"](plots, "fit.png", Persistence()) == "fit.png"
+    t, noisy = task.data.t, task.data.noisy
+    t_pred, values = plots.args["predicted"]
+    np.testing.assert_array_equal(values, noisy[24:99])  # window i, read up to t[i + 24] ...
+    np.testing.assert_array_equal(t_pred, t[25:])  # ... predicts the value at t[i + 25]
+    assert plots.args["t"] is t
+    assert (plots.args["val_at"], plots.args["test_at"]) == (t[25 + 60], t[25 + 68])
+
+
 def test_the_seed_decides_the_noise():
     a, b, c = SineTask({}, seed=1), SineTask({}, seed=1), SineTask({}, seed=2)
     np.testing.assert_array_equal(a.data.noisy, b.data.noisy)

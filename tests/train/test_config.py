@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rnnlab.config import expected_type
 from rnnlab.errors import InputError
+from rnnlab.settings import expected_type
 from rnnlab.train.config import TrainConfig
 from rnnlab.train.options import build_from_settings, flatten_config
 

@@ -82,6 +82,19 @@ def test_the_data_of_each_task_is_estimated_from_its_options(tmp_path):
     assert estimate("chars", {"data": str(tmp_path / "missing")}).total == 0  # read says so
 
 
+def test_the_classifiers_are_estimated_from_their_longest_sequence_and_their_data(tmp_path):
+    spec = lstm(64, vocab=100, bidirectional=True, readout="final_state")
+    marker = estimate("marker", {"num": 10**8, "max_len": 50}, spec)
+    assert marker.parts[0].levers == "--num or --max-len" and marker.parts[0].bytes > 100 * GiB
+    assert "T 50 × batch 64" in marker.parts[-1].detail  # the evaluation batch is the larger
+    sentiment = estimate("sentiment", {}, spec, batch_size=128)
+    assert "T 64 × batch 128" in sentiment.parts[-1].detail  # the longest snippet, not max_len
+    table = tmp_path / "t.csv"
+    table.write_bytes(b"x" * 1000)
+    assert estimate("classify", {"data": str(table)}).total == 32 * 1000
+    assert estimate("classify", {"data": str(tmp_path / "missing.csv")}).total == 0
+
+
 def test_without_a_spec_the_estimate_is_the_data_alone():
     assert [p.detail for p in estimate("copy").parts] == ["copy batches of 27 steps"]
 

@@ -4,11 +4,12 @@ NumPy engine; every cell of a ``--cell`` list is checked before the first trains
 
 import json
 import math
+import re
 
 import pytest
 
-from rnnlab.config import tomllib
 from rnnlab.errors import InputError
+from rnnlab.settings import tomllib
 from rnnlab.train import memory
 from rnnlab.train.options import (
     SETTING_TYPES,
@@ -41,6 +42,16 @@ def kind_of(annotation):
     return next(k for k in (int, float, bool, str) if k in getattr(annotation, "__args__", ()))
 
 
+def refusal(tmp_path, text: str, name: str = "c.toml"):
+    """Write a config file holding ``text``, which settings_from_file must refuse with an
+    InputError; its message and the file's path."""
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(InputError) as caught:
+        settings_from_file(path)
+    return str(caught.value), path
+
+
 def cases():
     for key, annotation in sorted(SETTING_TYPES.items()):
         kind = annotation if annotation in WRONG else kind_of(annotation)
@@ -50,20 +61,14 @@ def cases():
 
 @pytest.mark.parametrize(("key", "value"), list(cases()))
 def test_a_value_of_the_wrong_type_in_a_file_is_refused_naming_its_key(tmp_path, key, value):
-    path = tmp_path / "c.toml"
-    path.write_text(f"{key} = {toml(value)}\n")
-    with pytest.raises(InputError) as caught:
-        settings_from_file(path)
-    message = str(caught.value)
+    message, path = refusal(tmp_path, f"{key} = {toml(value)}\n")
     assert message.startswith(f"config file '{path}': {key} must be "), message
     assert f"got {value!r}" in message, message
 
 
 def test_the_key_is_named_as_written_with_its_table(tmp_path):
-    path = tmp_path / "c.toml"
-    path.write_text("[train]\nbatch-size = 2.0\n")
-    with pytest.raises(InputError, match=r"'\S*c\.toml': train\.batch-size must be an integer"):
-        settings_from_file(path)
+    message, _ = refusal(tmp_path, "[train]\nbatch-size = 2.0\n")
+    assert re.search(r"'\S*c\.toml': train\.batch-size must be an integer", message), message
 
 
 @pytest.mark.parametrize(
@@ -76,18 +81,13 @@ def test_the_key_is_named_as_written_with_its_table(tmp_path):
     ],
 )
 def test_a_quoted_value_that_would_be_right_unquoted_says_so(tmp_path, line, hint):
-    path = tmp_path / "c.toml"
-    path.write_text(line + "\n")
-    with pytest.raises(InputError) as caught:
-        settings_from_file(path)
-    assert str(caught.value).endswith("(write it without quotes)") == hint, caught.value
+    message, _ = refusal(tmp_path, line + "\n")
+    assert message.endswith("(write it without quotes)") == hint, message
 
 
 def test_json_files_are_checked_the_same_way(tmp_path):
-    path = tmp_path / "c.json"
-    path.write_text('{"model": {"bidirectional": "yes"}}')
-    with pytest.raises(InputError, match=r"model\.bidirectional must be true or false, got 'yes'"):
-        settings_from_file(path)
+    message, _ = refusal(tmp_path, '{"model": {"bidirectional": "yes"}}', name="c.json")
+    assert re.search(r"model\.bidirectional must be true or false, got 'yes'", message), message
 
 
 @pytest.mark.parametrize(
@@ -95,12 +95,8 @@ def test_json_files_are_checked_the_same_way(tmp_path):
     [("resume", "--resume RUN"), ("config", "--config FILE"), ("threads", "--threads N")],
 )
 def test_what_is_not_a_setting_of_the_run_cannot_be_set_in_a_file(tmp_path, key, where):
-    path = tmp_path / "c.toml"
-    path.write_text(f"[run]\n{key} = 1\n")
-    with pytest.raises(
-        InputError, match=rf"run\.{key} cannot be set in a config file; pass {where}"
-    ):
-        settings_from_file(path)
+    message, _ = refusal(tmp_path, f"[run]\n{key} = 1\n")
+    assert re.search(rf"run\.{key} cannot be set in a config file; pass {where}", message), message
 
 
 def test_valid_values_pass_unchanged_an_int_serves_a_float(tmp_path):
@@ -184,3 +180,11 @@ def test_a_cell_of_the_list_too_large_for_the_memory_is_refused(monkeypatch):
     check_cells("copy", settings, ["gru"], available=between)
     with pytest.raises(InputError, match="this run would need about"):
         check_cells("copy", settings, ["gru", "lstm"], available=between)
+
+
+def test_a_per_step_readout_on_a_classifier_task_is_one_clear_error():
+    from rnnlab.errors import InputError
+    from rnnlab.train.options import build_from_settings
+
+    with pytest.raises(InputError, match="answers once per sequence"):
+        build_from_settings("marker", {"readout": "per_step"})

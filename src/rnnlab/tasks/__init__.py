@@ -1,19 +1,23 @@
 """The tasks rnnlab trains on, by name: what ``rnnlab train TASK`` accepts.
 
-Generators and exact references live in :mod:`rnnlab.data.tasks`; a task here turns them
+Generators and exact references live in :mod:`rnnlab.data.synthetic`; a task here turns them
 into batches for the trainer and knows how to evaluate a model on them.
 """
 
 from rnnlab.errors import InputError
 from rnnlab.tasks.base import SPLITS, ModelIO, Task
+from rnnlab.tasks.classification import ClassificationTask
+from rnnlab.tasks.classify import ClassifyTask, TextClassificationTask
 from rnnlab.tasks.copying import CopyTask
 from rnnlab.tasks.counting import AnBn, AnBnAn
+from rnnlab.tasks.marker import MarkerTask
+from rnnlab.tasks.sentiment import SentimentTask
 from rnnlab.tasks.sine import SineTask
 from rnnlab.tasks.text import Bytes, Chars, TextTask, Words
 
-TASKS: dict[str, type[Task]] = {
-    cls.name: cls for cls in (AnBn, AnBnAn, CopyTask, SineTask, Chars, Words, Bytes)
-}
+_PER_STEP = (AnBn, AnBnAn, CopyTask, SineTask, Chars, Words, Bytes)
+_CLASSIFIERS = (MarkerTask, SentimentTask, ClassifyTask)  # one answer per sequence
+TASKS: dict[str, type[Task]] = {cls.name: cls for cls in (*_PER_STEP, *_CLASSIFIERS)}
 
 
 def build_task(name: str, options: dict | None = None, seed: int = 0, **kw) -> Task:
@@ -25,4 +29,13 @@ def build_task(name: str, options: dict | None = None, seed: int = 0, **kw) -> T
     return TASKS[name](options, seed, **kw)
 
 
-__all__ = ["SPLITS", "TASKS", "ModelIO", "Task", "TextTask", "build_task"]
+__all__ = [
+    "SPLITS",
+    "TASKS",
+    "ClassificationTask",
+    "ModelIO",
+    "Task",
+    "TextClassificationTask",
+    "TextTask",
+    "build_task",
+]

@@ -6,13 +6,15 @@ position is two integers in the checkpoint, not a pickled iterator.
 """
 
 import math
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from rnnlab.batch import Batch
-from rnnlab.config import expected_type
 from rnnlab.errors import InputError
+from rnnlab.settings import expected_type
 
 SPLITS = ("train", "val", "test")
 
@@ -34,8 +36,11 @@ class Task:
     stateful = False  # carry the hidden state from one batch to the next (text streams)
     defaults: dict[str, Any] = {}  # task options and their default values
     option_types: dict[str, Any] = {}  # task option -> its type (int, float, str | None ...)
+    option_help: dict[str, str] = {}  # task option -> what it means (its flag's --help)
     train_defaults: dict[str, Any] = {}  # trainer settings this task works best with
     vocab = None
+    default_prime = ""  # what `rnnlab generate` reads first when given no --prime
+    until_eos = False  # whether `rnnlab generate` stops at <eos> unless told otherwise
 
     def __init__(self, options: dict | None = None, seed: int = 0):
         self.options = self.check_options(options)
@@ -74,9 +79,20 @@ class Task:
     def batch(self, split: str, index: int, batch_size: int, epoch: int = 0) -> Batch:
         raise NotImplementedError
 
+    def check_spec(self, spec) -> None:
+        """InputError for a ModelSpec this task cannot train (a per-step model on a task
+        that answers once per sequence). Every spec passes by default."""
+
     def optimal_loss(self, split: str) -> float | None:
         """The exact best achievable loss on ``split``, where the task knows it."""
         return None
+
+    def figures(self) -> dict[str, Callable[..., Path]]:
+        """The task's own figures for a finished run: file name -> ``draw(plots, path,
+        engine)``, which draws with :mod:`rnnlab.plots` (passed in, as matplotlib is
+        optional) into ``path`` and returns it. Empty by default (every run has its curves).
+        """
+        return {}
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, engine, split: str = "val", batch_size: int = 32) -> dict:

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from rnnlab.batch import Batch
-from rnnlab.data.tasks import COPY_VOCAB_SIZE, copy_sequences
+from rnnlab.data.synthetic import COPY_VOCAB_SIZE, copy_sequences
 from rnnlab.errors import InputError
 from rnnlab.tasks.base import ModelIO, Task, correct_predictions
 
@@ -36,6 +36,12 @@ class CopyTask(Task):
     }
 
     option_types = {"bits": int, "delay": int, "eval_sequences": int, "batches_per_epoch": int}
+    option_help = {
+        "bits": "Bits to remember.",
+        "delay": "Blank steps before recall.",
+        "eval_sequences": "Sequences in the validation and the test split.",
+        "batches_per_epoch": "Freshly drawn training batches per epoch.",
+    }
 
     @classmethod
     def check_ranges(cls, options):

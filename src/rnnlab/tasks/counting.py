@@ -11,7 +11,7 @@ import numpy as np
 
 from rnnlab.batch import Batch
 from rnnlab.data.batching import pad_batch
-from rnnlab.data.tasks import (
+from rnnlab.data.synthetic import (
     anbn_sequences,
     bayes_optimal_loss,
     deterministic_mask,
@@ -28,6 +28,14 @@ class CountingTask(Task):
     train_defaults = {"batch_size": 16, "lr": 0.01, "epochs": 100, "hidden": 32}
 
     option_types = {"num": int, "n_min": int, "n_max": int, "test_n_max": int | None}
+    option_help = {
+        "num": "Sequences generated.",
+        "n_min": "Smallest n generated.",
+        "n_max": "Largest n generated.",
+        "test_n_max": "Test counting up to this n, one sequence per n.",
+    }
+    default_prime = "a"  # every sequence starts with an a: the model writes the rest
+    until_eos = True  # a sequence ends with <eos>: what follows is the next sequence
 
     @classmethod
     def check_ranges(cls, o):

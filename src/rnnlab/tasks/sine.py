@@ -7,10 +7,12 @@ next 10% validation, the last 10% test. The seed reports its loss as Σ (y - ŷ)
 over the windows; ``evaluate`` gives that as ``sum_squared_error_half`` next to the MSE.
 """
 
+from pathlib import Path
+
 import numpy as np
 
 from rnnlab.batch import Batch
-from rnnlab.data.tasks import noisy_sine, sine_noise_floor, split_indices
+from rnnlab.data.synthetic import noisy_sine, sine_noise_floor, split_indices
 from rnnlab.errors import InputError
 from rnnlab.tasks.base import ModelIO, Task
 
@@ -22,6 +24,12 @@ class SineTask(Task):
     train_defaults = {"batch_size": 64, "lr": 0.01, "epochs": 200, "hidden": 32}
 
     option_types = {"num_points": int, "noise": float, "window": int, "periods": float}
+    option_help = {
+        "num_points": "Samples of the sine.",
+        "noise": "Noise amplitude.",
+        "window": "Past values in each input window.",
+        "periods": "Periods of the sine over all the samples.",
+    }
 
     @classmethod
     def check_ranges(cls, o):
@@ -77,3 +85,19 @@ class SineTask(Task):
         x = self.data.X.transpose(1, 0, 2)  # (T, N, 1)
         out, _ = engine.forward(x)
         return np.asarray(out)[-1, :, 0]  # (N,)
+
+    def figures(self):
+        return {"sine_fit.png": self.plot_fit}
+
+    def plot_fit(self, plots, path: Path, engine) -> Path:
+        """The noisy series, the clean sine and the model's one-step-ahead predictions, with
+        where the validation and the test windows start."""
+        data = self.data
+        predicted = self.predictions(engine)  # (N,)
+        t_pred = data.t[len(data.t) - len(predicted) :]  # (N,): the time each prediction is for
+        val, test = self.splits["val"], self.splits["test"]  # window indices
+        val_at = t_pred[val[0]] if len(val) else None
+        test_at = t_pred[test[0]] if len(test) else None
+        return plots.plot_sine_fit(
+            path, data.t, data.clean, data.noisy, (t_pred, predicted), val_at, test_at
+        )

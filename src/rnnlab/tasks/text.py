@@ -27,6 +27,11 @@ class TextTask(Task):
     train_defaults = {"batch_size": 32, "lr": 0.01, "epochs": 5, "hidden": 100, "grad_clip": 5.0}
 
     option_types = {"data": str | None, "top_k": int | None, "seq_len": int}
+    option_help = {
+        "data": "Text file (default: Python's own documentation).",
+        "top_k": "Vocabulary: the k most frequent tokens, the rest <unk>.",
+        "seq_len": "Truncated-BPTT length.",
+    }
 
     @classmethod
     def check_ranges(cls, o):

@@ -34,6 +34,12 @@ DTYPE_BYTES = {"float32": 4, "float64": 8}
 MOMENTS = {"adam": 2, "adamw": 2}  # sgd: 1 with momentum, else 0
 TEXT_BYTES_PER_FILE_BYTE = 24  # bytes + decoded str + token list + int64 ids, at the peak
 DEFAULT_CORPUS_BYTES = 500_000  # the embedded pydoc_data text (~465 kB)
+# A labelled table at its peak: the text, the rows' strings, the token lists and the
+# deduplication keys (a pointer per token) and int64 ids: 15 (word) to 24 (char level)
+# bytes per byte of a 1.5 MB CSV, measured with tracemalloc.
+TABLE_BYTES_PER_FILE_BYTE = 32
+SENTIMENT_LONGEST = 64  # the longest review snippet has 63 word-level tokens
+SENTIMENT_BYTES = 32_000_000  # its rows, tokens, keys and ids: 24 MB at the peak, measured
 
 
 class Part(NamedTuple):
@@ -265,6 +271,35 @@ def _text(o: dict, config: TrainConfig) -> tuple[list[Pass], list[Part]]:
     return passes, [Part(data, f"a text of {size(file_bytes)}", "--data file (a shorter text)")]
 
 
+def _classifier(longest: Callable[[dict], int], data: Callable[[dict], Part]):
+    """A classification task: batches of at most ``longest(options)`` steps, and its data."""
+
+    def shape(o: dict, config: TrainConfig) -> tuple[list[Pass], list[Part]]:
+        T = longest(o)
+        passes = [
+            Pass("one training step", T, config.batch_size, True, "--batch-size or --max-len"),
+            Pass("one evaluation batch", T, config.eval_batch_size, False, "--eval-batch-size"),
+        ]
+        return passes, [data(o)]
+
+    return shape
+
+
+def _table_data(o: dict) -> Part:
+    try:
+        file_bytes = os.path.getsize(o["data"]) if o["data"] else 0
+    except OSError:  # missing or unreadable: reading it will say so
+        file_bytes = 0
+    data = TABLE_BYTES_PER_FILE_BYTE * file_bytes
+    return Part(data, f"a table of {size(file_bytes)}", "--data file (a smaller one)")
+
+
+def _marker_data(o: dict) -> Part:
+    # per sequence: an int64 array and a Python list of its ids, the split's copy, ~100 bytes
+    data = o["num"] * (300 + 24 * o["max_len"])
+    return Part(data, f"{o['num']:,} marker sequences", "--num or --max-len")
+
+
 def _unknown_task(o: dict, config: TrainConfig) -> tuple[list[Pass], list[Part]]:
     return [], []
 
@@ -277,4 +312,10 @@ _TASKS = {
     "chars": _text,
     "words": _text,
     "bytes": _text,
+    "marker": _classifier(lambda o: o["max_len"], _marker_data),
+    "sentiment": _classifier(
+        lambda o: min(o["max_len"], SENTIMENT_LONGEST),
+        lambda o: Part(SENTIMENT_BYTES, "12,808 review snippets", "nothing (fixed data)"),
+    ),
+    "classify": _classifier(lambda o: o["max_len"], _table_data),
 }

@@ -13,9 +13,9 @@ fits in memory (:mod:`rnnlab.train.memory`).
 
 from dataclasses import fields
 
-from rnnlab.config import expected_type, read_config_file, tomllib
 from rnnlab.errors import InputError
 from rnnlab.model import ModelSpec
+from rnnlab.settings import expected_type, read_config_file, tomllib
 from rnnlab.tasks import TASKS, Task, build_task
 from rnnlab.train import memory
 from rnnlab.train.config import TrainConfig, check_engine_settings
@@ -170,6 +170,7 @@ def _checked_settings(task_name: str, settings: dict, available) -> tuple[dict, 
 
 def _checked_spec(task: Task, model: dict, config: TrainConfig, available) -> ModelSpec:
     spec = make_spec(task, model)
+    task.check_spec(spec)  # e.g. a per-step readout on a task that answers once
     estimate = memory.estimate_memory(task.name, task.options, config, spec)
     memory.check_memory(estimate, available)
     return spec
