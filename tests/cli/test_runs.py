@@ -17,3 +17,13 @@ def test_the_help_names_the_tasks_defaults():
     assert until_eos.help == "Stop at <eos> [on for anbn, anbnan]."
     prime = next(p for p in generate.params if p.name == "prime")
     assert prime.help == "Text the model reads before it writes [anbn: 'a', anbnan: 'a']."
+
+
+def test_generate_refuses_a_classifier_run_in_one_line(tmp_path):
+    from rnnlab.cli import main
+
+    run = tmp_path / "marker"
+    assert main(["train", "marker", "--steps", "5", "--out", str(run), "-q"]) == 0
+    before = sorted(p.name for p in run.iterdir())
+    assert main(["generate", str(run)]) == 2
+    assert sorted(p.name for p in run.iterdir()) == before  # the run is left as it was

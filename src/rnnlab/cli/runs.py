@@ -68,6 +68,9 @@ def generate(
     overrides = {k: v for k, v in {"engine": engine, "backend": backend}.items() if v}
     loaded = load_run(run, overrides=overrides, best=best, need_data=False)  # the vocab suffices
     task = loaded.task
+    if loaded.engine.spec.one_per_sequence:
+        fail(f"{run} is a classifier (readout {loaded.engine.spec.readout!r}): it answers once "
+             "per sequence and does not write text; use rnnlab evaluate")  # fmt: skip
     if task.vocab is None:
         fail(f"task '{task.name}' has no vocabulary to write with; generate works with "
              "chars, words, bytes, anbn and anbnan runs")  # fmt: skip
