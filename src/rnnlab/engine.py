@@ -61,6 +61,11 @@ class Engine(Protocol):
         """Inference: (T, B) ids or (T, B, I) features → outputs (T, B, O) — (1, B, O) when
         the readout answers once per sequence — and the final state."""
 
+    def answer(self, inputs: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, Any]:
+        """Inference for a readout that answers once per sequence: (T, B) ids of ``lengths``
+        (B,) → logits (B, O), and the attention readout's weights (T, B) over each
+        sequence's steps (0 on padding; None for the other readouts)."""
+
     def probe(self, batch: Batch) -> "Probe":
         """States, gates, cells and the total ∂L/∂h_t of one batch (float64)."""
 

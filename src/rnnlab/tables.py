@@ -81,6 +81,21 @@ def print_metrics(metrics: dict, title: str) -> None:
     console().print(table)
 
 
+def print_classification(metrics: dict, label_names, title: str) -> None:
+    """A classifier's evaluation: the overall scores beside the majority baseline, then
+    each class's precision and recall."""
+    per_class = {f"{kind}:{name}" for name in label_names for kind in ("precision", "recall")}
+    print_metrics({k: v for k, v in metrics.items() if k not in per_class}, title)
+    table = Table(title="per class")
+    for column in ("class", "precision", "recall"):
+        table.add_column(column, justify="left" if column == "class" else "right")
+    for name in label_names:
+        table.add_row(
+            name, f"{metrics[f'precision:{name}']:.3f}", f"{metrics[f'recall:{name}']:.3f}"
+        )
+    console().print(table)
+
+
 def print_comparison(results: dict[str, dict], title: str) -> None:
     """One column per model, one row per metric they share."""
     keys = [k for k in next(iter(results.values())) if all(k in r for r in results.values())]

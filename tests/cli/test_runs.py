@@ -27,3 +27,28 @@ def test_generate_refuses_a_classifier_run_in_one_line(tmp_path):
     before = sorted(p.name for p in run.iterdir())
     assert main(["generate", str(run)]) == 2
     assert sorted(p.name for p in run.iterdir()) == before  # the run is left as it was
+
+
+def test_evaluate_a_classifier_gives_its_scores_and_draws_the_confusion_matrix(tmp_path, capsys):
+    import json
+
+    from rnnlab.cli import main
+    from rnnlab.train.artifacts import plots_available
+
+    run = tmp_path / "marker"
+    assert main(["train", "marker", "--steps", "20", "--out", str(run), "-q"]) == 0
+    (run / "confusion.png").unlink(missing_ok=True)
+    assert main(["evaluate", str(run), "--split", "test", "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    for key in ("accuracy", "macro_f1", "majority_baseline", "precision:a", "recall:d"):
+        assert 0.0 <= metrics[key] <= 1.0
+    assert "bits_per_token" not in metrics and "perplexity" not in metrics  # no tokens here
+    confusion = metrics["confusion"]
+    assert sum(map(sum, confusion)) == metrics["examples"]
+    assert metrics["accuracy"] == sum(confusion[k][k] for k in range(4)) / metrics["examples"]
+    if plots_available():
+        assert (run / "confusion-test.png").read_bytes()[:4] == b"\x89PNG"
+        assert main(["evaluate", str(run)]) == 0  # the validation split: confusion.png
+        assert (run / "confusion.png").exists()
+        out = capsys.readouterr().out
+        assert "per class" in out and "precision" in out and "majority_baseline" in out

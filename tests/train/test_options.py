@@ -188,3 +188,28 @@ def test_a_per_step_readout_on_a_classifier_task_is_one_clear_error():
 
     with pytest.raises(InputError, match="answers once per sequence"):
         build_from_settings("marker", {"readout": "per_step"})
+
+
+def test_level_picks_the_text_task_or_is_classifys_own_option():
+    from rnnlab.train.options import resolve_task_name
+
+    settings = {"level": "byte", "hidden": 8}
+    assert resolve_task_name("chars", settings) == "bytes" and settings == {"hidden": 8}
+    settings = {"level": "char"}
+    assert resolve_task_name("classify", settings) == "classify"
+    assert settings == {"level": "char"}  # the task's option: it stays for classify to read
+    with pytest.raises(InputError, match="and classify, not 'sine'"):
+        resolve_task_name("sine", {"level": "char"})
+
+
+def test_classify_at_the_char_level_from_the_command_line(tmp_path):
+    from rnnlab.cli import main
+
+    data = tmp_path / "d.csv"
+    data.write_text("text,label\n" + "".join(f"ab{i},x\ncd{i},y\n" for i in range(20)))
+    out = tmp_path / "run"
+    assert main(["train", "classify", "--data", str(data), "--level", "char", "--steps", "2",
+                 "--hidden", "4", "--out", str(out), "-q"]) == 0  # fmt: skip
+    config = json.loads((out / "config.json").read_text())
+    assert config["task"]["options"]["level"] == "char"
+    assert json.loads((out / "vocab.json").read_text())["level"] == "char"

@@ -201,3 +201,20 @@ def test_torch_only_flags_on_a_numpy_run_are_refused_not_ignored(tmp_path, capsy
         assert main(command) == 2, command
         assert "applies to the torch engine" in one_line_error(capsys)
         assert tree(tmp_path / "r") == before
+
+
+@pytest.mark.parametrize("labels", [["a"], ["a", "a"], "ab", ["a", 2], {"a": 1}])
+def test_a_classifiers_saved_class_names_must_be_distinct_names(labels):
+    from rnnlab.errors import CheckpointError
+    from rnnlab.train.session import build_task_from
+
+    described = {"name": "marker", "seed": 0, "options": {}, "labels": labels}
+    with pytest.raises(CheckpointError, match="'labels' must be a list"):
+        build_task_from(described, run_dir="RUN")
+
+
+def test_a_classifiers_saved_class_names_are_its_class_names():
+    from rnnlab.train.session import build_task_from
+
+    described = {"name": "marker", "seed": 0, "options": {}, "labels": ["a", "b", "c", "d"]}
+    assert build_task_from(described, run_dir="RUN").label_names == ("a", "b", "c", "d")

@@ -16,7 +16,7 @@ import warnings
 
 import click
 
-from rnnlab.cli import runs, tools, train
+from rnnlab.cli import predict, runs, tools, train
 from rnnlab.cli.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from rnnlab.errors import InputError, describe_os_error, one_line
 from rnnlab.train.launch import Stopped
@@ -118,5 +118,5 @@ def _discard_stdout() -> None:
     os.close(devnull)
 
 
-for _command in (*tools.COMMANDS, train.train, *runs.COMMANDS):
+for _command in (*tools.COMMANDS, train.train, *runs.COMMANDS, *predict.COMMANDS):
     cli.add_command(_command)

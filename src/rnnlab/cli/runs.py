@@ -23,16 +23,23 @@ _STOP_AT_EOS = ", ".join(name for name, task in TASKS.items() if task.until_eos)
 @click.option("--device", default=None)
 @click.option("--batch-size", type=click.IntRange(min=1), default=None)
 def evaluate(run, split, as_json, best, engine, backend, device, batch_size):
-    """Evaluate a run: mean loss per target, bits per token, accuracy, the optimum if known."""
+    """Evaluate a run: mean loss per target, bits per token, accuracy, the optimum if known.
+
+    A classifier's evaluation gives accuracy, macro-F1, each class's precision and recall,
+    the majority baseline, and writes the split's confusion matrix into the run directory
+    (confusion.png for val, confusion-SPLIT.png for the others).
+    """
     from rnnlab.train.session import load_run
 
     overrides = {
         k: v for k, v in {"engine": engine, "backend": backend, "device": device}.items() if v
     }
     loaded = load_run(run, overrides=overrides, best=best)
-    metrics = loaded.task.evaluate(
-        loaded.engine, split, batch_size or loaded.config.eval_batch_size
-    )
+    batch_size = batch_size or loaded.config.eval_batch_size
+    if loaded.spec.one_per_sequence:
+        _evaluate_classifier(loaded, split, batch_size, as_json, best)
+        return
+    metrics = loaded.task.evaluate(loaded.engine, split, batch_size)
     metrics = {"run": str(run), "engine": loaded.config.engine, **metrics}
     if as_json:
         click.echo(json.dumps(metrics))
@@ -40,6 +47,41 @@ def evaluate(run, split, as_json, best, engine, backend, device, batch_size):
         from rnnlab.tables import print_metrics
 
         print_metrics(metrics, title=f"{run} ({split})")
+
+
+def _evaluate_classifier(loaded, split: str, batch_size: int, as_json: bool, best: bool) -> None:
+    task, run = loaded.task, loaded.run_dir
+    metrics, confusion = task.evaluate_with_confusion(loaded.engine, split, batch_size)
+    metrics = {"run": str(run), "engine": loaded.config.engine, **metrics}
+    figure = _confusion_figure(loaded, split, confusion, best)
+    if as_json:
+        click.echo(json.dumps({**metrics, "confusion": confusion.tolist()}))
+    else:
+        from rnnlab.tables import print_classification
+
+        print_classification(metrics, task.label_names, title=f"{run} ({split})")
+    if figure:
+        click.echo(f"rnnlab: {figure}", err=True)
+
+
+def _confusion_figure(loaded, split: str, confusion, best: bool) -> str:
+    """Draw the confusion matrix into the run directory; what happened, in one line (a
+    figure is a by-product: a run that cannot take it is no error)."""
+    from rnnlab.train.artifacts import NO_MATPLOTLIB, plots_available
+
+    if not plots_available():
+        return "warning: " + NO_MATPLOTLIB
+    from rnnlab import plots
+    from rnnlab.errors import describe_os_error
+
+    name = "confusion.png" if split == "val" else f"confusion-{split}.png"
+    weights = "best weights" if best else "last weights"
+    try:
+        path = plots.plot_confusion(loaded.run_dir / name, confusion, loaded.task.label_names,
+                                    title=f"{loaded.task.name}, {split} ({weights})")  # fmt: skip
+    except OSError as exc:
+        return f"warning: {name} not written: {describe_os_error(exc)}"
+    return f"wrote {path}"
 
 
 @click.command()

@@ -11,7 +11,7 @@ from rnnlab.train.options import MODEL_FIELDS
 # What this command does with a setting, beyond setting it.
 EXTRA_HELP = {"cell": "A comma list (rnn,lstm) trains one run per cell and compares them."}
 # Flags of the command that are no field of a ModelSpec or TrainConfig.
-RUN_FLAGS = {"level", "config", "out", "overwrite", "resume", "quiet", "threads"}
+RUN_FLAGS = {"level", "folds", "config", "out", "overwrite", "resume", "quiet", "threads"}
 
 _SETTINGS = [*flags.model_settings(MODEL_FIELDS), *flags.training_settings()]
 SETTINGS = [*_SETTINGS, *flags.task_settings(TASKS, {s.key for s in _SETTINGS} | RUN_FLAGS)]
@@ -21,7 +21,17 @@ def _run_flags(command):
     """The flags that say how to run, not what: no setting of a model or its training."""
     task, run = {"cls": flags.Flag, "section": "Task"}, {"cls": flags.Flag, "section": "Run"}
     options = [
-        click.option("--level", help="char | word | byte: picks the text task.", **task),
+        click.option(
+            "--level",
+            help="char | word | byte: picks the text task (classify: char | word).",
+            **task,
+        ),
+        click.option(
+            "--folds",
+            type=click.IntRange(min=1),
+            help="Classifiers: train K runs, one per stratified fold; mean ± std of test scores.",
+            **task,
+        ),
         click.option("--config", "config_file", type=click.Path(), help="TOML settings.", **run),
         click.option("--out", type=click.Path(), help="Run directory [runs/TASK-TIME].", **run),
         click.option("--overwrite", is_flag=True, help="Replace an existing run directory.", **run),

@@ -79,6 +79,12 @@ class NumpyEngine:
             out, state_n, _ = self.model.forward(inputs, state, train=False)
         return out, state_n
 
+    def answer(self, inputs: np.ndarray, lengths: np.ndarray):
+        """Logits (B, O) of a one-per-sequence readout, and attention weights (T, B) or None."""
+        with np.errstate(over="ignore", invalid="ignore"):  # callers check what comes out
+            out, _, caches = self.model.forward(inputs, None, train=False, lengths=lengths)
+        return out[0], getattr(caches["readout"], "alpha", None)  # AttentionCache.alpha
+
     def probe(self, batch: Batch):
         """States, gates, cells and the total ∂L/∂h_t (:mod:`rnnlab.numpy.probe`)."""
         from rnnlab.numpy.probe import probe_numpy

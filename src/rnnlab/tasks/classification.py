@@ -197,15 +197,22 @@ class ClassificationTask(Task):
 
     def evaluate(self, engine, split="val", batch_size=32) -> dict:
         """Loss and accuracy, macro-F1, per-class precision/recall, the majority baseline."""
+        return self.evaluate_with_confusion(engine, split, batch_size)[0]
+
+    def evaluate_with_confusion(self, engine, split="val", batch_size=32):
+        """(:meth:`evaluate`'s metrics, the (K, K) confusion matrix) from one pass."""
         totals, predicted, target = self.predictions(engine, split, batch_size)
         metrics = totals.metrics()
+        for per_token in ("bits_per_token", "perplexity"):  # one answer per text: no tokens
+            metrics.pop(per_token)
+        metrics["examples"] = metrics.pop("tokens")
         confusion = confusion_matrix(predicted, target, len(self.label_names))
         metrics.update(classification_scores(confusion, self.label_names, self.majority_class()))
         metrics["split"] = split
         optimal = self.optimal_loss(split)
         if optimal is not None:
             metrics["optimal_loss"] = optimal
-        return metrics
+        return metrics, confusion
 
     def figures(self):
         return {"confusion.png": self.plot_confusion}
@@ -213,8 +220,7 @@ class ClassificationTask(Task):
     def plot_confusion(self, plots, path: Path, engine, split: str = "val") -> Path:
         """The confusion matrix of ``split`` (validation by default: the test split is for
         the final report only)."""
-        _, predicted, target = self.predictions(engine, split)
-        confusion = confusion_matrix(predicted, target, len(self.label_names))
+        _, confusion = self.evaluate_with_confusion(engine, split)
         return plots.plot_confusion(
             path, confusion, self.label_names, title=f"{self.name}, {split}"
         )

@@ -60,8 +60,8 @@ class MarkerTask(ClassificationTask):
                 f"{o['min_len']!r} and {o['max_len']!r}"
             )
 
-    def __init__(self, options=None, seed=0):
-        super().__init__(options, seed)
+    def __init__(self, options=None, seed=0, labels=None):
+        super().__init__(options, seed, labels=labels)
         _ = self.splits
 
     def read(self):

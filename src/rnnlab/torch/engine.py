@@ -190,6 +190,14 @@ class TorchEngine:
         out, state_n = self._run(inputs, state, None)
         return out.cpu().numpy(), state_n
 
+    @torch.no_grad()
+    def answer(self, inputs: np.ndarray, lengths: np.ndarray):
+        """Logits (B, O) of a one-per-sequence readout, and attention weights (T, B) or None."""
+        self.module.eval()
+        out, _ = self._run(inputs, None, lengths)
+        weights = getattr(self.model.readout, "weights", None)  # set by AttentionPooling only
+        return out[0].cpu().numpy(), None if weights is None else weights.cpu().numpy()
+
     def probe(self, batch: Batch):
         """States, gates, cells and the total ∂L/∂h_t (:mod:`rnnlab.torch.probe`)."""
         from rnnlab.torch.probe import probe_torch

@@ -62,7 +62,15 @@ def launch(task, flags: dict, *, config_file=None, out=None, overwrite=False, re
         raise InputError("train needs a TASK (see `rnnlab tasks`) or --resume RUN")
     file_out, file_overwrite = given.pop("out", None), given.pop("overwrite", False)
     out, overwrite = out or file_out, overwrite or file_overwrite
+    folds = given.pop("folds", None)
     cells = [c.strip() for c in str(given.pop("cell", "")).split(",") if c.strip()] or [None]
+    if folds is not None:
+        if len(cells) > 1:
+            raise InputError("--folds trains one model K times; give one --cell, not a list")
+        from rnnlab.train.folds import train_folds
+
+        given.update({"cell": cells[0]} if cells[0] else {})
+        return train_folds(task, folds, given, out, overwrite, quiet, voice)
     if len(cells) > 1:
         return train_several(task, cells, given, out, overwrite, quiet, voice)
     if cells[0]:
@@ -78,7 +86,7 @@ def train_one(task_name, given, out, overwrite, quiet, voice: Voice, show_summar
     from rnnlab.train.session import start_run
 
     quiet = quiet or os.environ.get("RANK", "0") != "0"  # under torchrun, rank 0 speaks
-    task_name = resolve_task_name(task_name, given.pop("level", None))
+    task_name = resolve_task_name(task_name, given)
     task, spec, config = build_from_settings(task_name, given)
     out = out or str(Path("runs") / default_run_name(task.name))
     if not quiet and show_summary:
@@ -125,7 +133,7 @@ def train_several(task, cells, given, out, overwrite, quiet, voice: Voice) -> di
     if twice:
         raise InputError(f"--cell lists {', '.join(twice)} more than once; each cell trains once")
     settings = dict(given)
-    check_cells(resolve_task_name(task, settings.pop("level", None)), settings, cells)
+    check_cells(resolve_task_name(task, settings), settings, cells)
     base = Path(out or Path("runs") / default_run_name(task))
     results = {}
     for cell in cells:

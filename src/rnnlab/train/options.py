@@ -38,6 +38,7 @@ SETTING_TYPES = {
     "overwrite": bool,
     "quiet": bool,
     "level": str,
+    "folds": int,
 }
 # Settings a config file cannot hold, and where they go instead.
 NOT_IN_FILES = {
@@ -93,14 +94,20 @@ def _leaves(data: dict, table: str = ""):
             yield where, str(key).replace("-", "_"), value
 
 
-def resolve_task_name(task: str, level: str | None) -> str:
-    """``--level`` picks the text task: chars, words or bytes."""
+def resolve_task_name(task: str, settings: dict) -> str:
+    """The task that ``settings`` name with ``--level``: the text task it picks (char →
+    chars, word → words, byte → bytes; ``level`` is then taken out of ``settings``), or
+    ``task`` itself when it has a ``level`` option of its own (classify: char or word)."""
+    if task in TASKS and "level" in TASKS[task].option_types:
+        return task
+    level = settings.pop("level", None)
     if level is not None:
         if level not in LEVEL_TASKS:
             raise InputError(f"--level must be char, word or byte, got {level!r}")
         if task not in LEVEL_TASKS.values():
             raise InputError(
-                f"--level applies to the text tasks (chars, words, bytes), not '{task}'"
+                f"--level applies to the text tasks (chars, words, bytes) and classify, "
+                f"not '{task}'"
             )
         return LEVEL_TASKS[level]
     return task
@@ -151,7 +158,7 @@ def _checked_settings(task_name: str, settings: dict, available) -> tuple[dict, 
     task_class = TASKS[task_name]
     model, train, task_options = {}, {}, {}
     for key, value in {**task_defaults(task_class, settings), **settings}.items():
-        if key in RUN_FLAGS or key == "level":
+        if key in RUN_FLAGS or (key == "level" and "level" not in task_class.option_types):
             continue
         field = MODEL_FLAGS.get(key, key)
         if field in MODEL_FIELDS:

@@ -18,7 +18,14 @@ from rnnlab.engine import build_engine, distributed_world
 from rnnlab.errors import CheckpointError, InputError
 from rnnlab.model import ModelSpec
 from rnnlab.run_files import sha256_file
-from rnnlab.tasks import TASKS, Task, TextTask, build_task
+from rnnlab.tasks import (
+    TASKS,
+    ClassificationTask,
+    Task,
+    TextClassificationTask,
+    TextTask,
+    build_task,
+)
 from rnnlab.train.config import TrainConfig, check_engine_settings
 from rnnlab.train.lock import TrainingLock
 from rnnlab.train.run_dir import MetricsLog, create_run_dir
@@ -76,7 +83,10 @@ def build_task_from(
         )
     if need_data and isinstance(described.get("data"), dict):
         check_data(described["data"], run_dir)
-    kw = {"vocab": vocab} if issubclass(TASKS[name], TextTask) else {}
+    task_class = TASKS[name]
+    kw = {"vocab": vocab} if issubclass(task_class, (TextTask, TextClassificationTask)) else {}
+    if issubclass(task_class, ClassificationTask):  # with the vocabulary: no data to read
+        kw["labels"] = _saved_labels(described, run_dir)
     try:
         return build_task(name, options, seed, **kw)
     except CheckpointError:
@@ -254,6 +264,24 @@ def _notify(notify, line: str | None) -> None:
         notify(line)
 
 
+def _saved_labels(described: dict, run_dir) -> list[str] | None:
+    """A classifier run's class names, in id order (None: a run that did not record them)."""
+    labels = described.get("labels")
+    if labels is None:
+        return None
+    if (
+        not isinstance(labels, list)
+        or len(labels) < 2
+        or not all(isinstance(name, str) for name in labels)
+        or len(set(labels)) != len(labels)
+    ):
+        raise CheckpointError(
+            f"config.json in '{run_dir}': the task's 'labels' must be a list of at least two "
+            f"distinct class names, got {labels!r:.60}; restore it"
+        )
+    return labels
+
+
 def load_run(
     run_dir, *, overrides: dict | None = None, best: bool = False, need_data: bool = True
 ) -> LoadedRun:
@@ -276,6 +304,11 @@ def load_run(
     saved_vocab = checkpoint.vocab
     vocab = _stored(lambda: Vocab.from_dict(saved_vocab) if saved_vocab else None, run_dir)
     task = build_task_from(config["task"], vocab, run_dir=run_dir, need_data=need_data)
+    if isinstance(task, ClassificationTask) and len(task.label_names) != spec.output_size:
+        raise CheckpointError(
+            f"config.json in '{run_dir}': the task names {len(task.label_names)} classes but "
+            f"the model answers {spec.output_size}; restore config.json"
+        )
     engine = build_engine(spec, train.engine, **train.engine_options())
     weights = checkpoint.model
     if best:

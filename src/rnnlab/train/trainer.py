@@ -234,7 +234,7 @@ class Trainer:
         record["loss"] = window.loss()
         record["grad_norm"] = window.grad_norm()
         record["tokens_per_s"] = window.tokens / max(window.seconds(), 1e-9)  # steps processed
-        if self.task.model_io().loss == "cross_entropy":
+        if self.task.model_io().loss == "cross_entropy" and not self.engine.spec.one_per_sequence:
             record["bits_per_token"] = record["loss"] / math.log(2)
             record["perplexity"] = math.exp(min(record["loss"], 700.0))
         return record
