@@ -48,10 +48,23 @@ def parse_list(values: tuple[str, ...], allowed: tuple[str, ...], flag: str) -> 
               help="Also time sampling (1 thread; 500 chars, --quick 50).")  # fmt: skip
 @click.option("--memory/--no-memory", default=True, show_default=True,
               help="Peak memory of each row (one short process each).")  # fmt: skip
+@click.option("--buckets", is_flag=True,
+              help="Instead: sentiment epochs, length buckets against random batches.")  # fmt: skip
 @click.option("--quick", is_flag=True, help="Few runs and short samples (tests, smoke checks).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 def bench_command(
-    shapes, cells, engines, threads, repeats, warmup, min_time, generation, memory, quick, as_json
+    shapes,
+    cells,
+    engines,
+    threads,
+    repeats,
+    warmup,
+    min_time,
+    generation,
+    memory,
+    buckets,
+    quick,
+    as_json,
 ):
     """Time a training step and generation for every engine, against torch.nn, in one run.
 
@@ -63,6 +76,8 @@ def bench_command(
     jobs falls on both of its sides.
     """
     default_engines = DEFAULT_ENGINES if torch_available() else ("numpy",)
+    if buckets:
+        return _bench_buckets(engines, default_engines, threads, repeats, warmup, quick, as_json)
     config = BenchConfig(
         shapes=tuple(dict.fromkeys(map(parse_shape, shapes))) or tuple(NAMED_SHAPES.values()),
         cells=tuple(parse_list(cells, CELLS, "--cell")) if cells else ("lstm",),
@@ -89,6 +104,31 @@ def bench_command(
         from rnnlab.bench.report import print_report
 
         print_report(report)
+
+
+def _bench_buckets(engines, default_engines, threads, repeats, warmup, quick, as_json):
+    """``--buckets``: the engines that run the sentiment model, torch.nn aside."""
+    from rnnlab.bench import buckets
+    from rnnlab.threads import thread_limit
+
+    allowed = tuple(buckets.ENGINES)
+    chosen = parse_list(engines, ENGINES, "--engines") if engines else default_engines
+    chosen = [e for e in chosen if e in allowed]
+    if not chosen:
+        raise InputError(f"--buckets times the engines {', '.join(allowed)}; choose among them")
+    if any(e != "numpy" for e in chosen) and not torch_available():
+        raise InputError("--engines torch-* needs PyTorch, which is not installed")
+    if any(e != "numpy" for e in chosen):
+        import torch  # noqa: F401  before the thread limit, so that the limit reaches torch
+    with thread_limit(threads):
+        report = buckets.bench_buckets(chosen, sample=_given(repeats, 3 if quick else 30),
+                                       warmup=_given(warmup, 1 if quick else 2),
+                                       progress=lambda what: None)  # fmt: skip
+    report["threads"] = threads
+    if as_json:
+        click.echo(json.dumps(report, indent=1))
+    else:
+        buckets.print_buckets(report)
 
 
 def _given(value, default):
