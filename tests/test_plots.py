@@ -16,6 +16,7 @@ pytest.importorskip("matplotlib")
 import matplotlib.pyplot as plt
 
 from rnnlab import plots
+from rnnlab.diagnostics import figures
 from rnnlab.errors import InputError
 from rnnlab.tasks import SineTask
 from rnnlab.train import artifacts
@@ -43,7 +44,7 @@ def spy_on_figures(monkeypatch, render: bool) -> dict:
     """What each saved figure shows, by file name: y scales, titles, legend labels.
     Without ``render`` the figure is not drawn or written, to keep decision tests fast."""
     seen = {}
-    original = plots._save
+    original = plots.save_figure
 
     def spy(fig, path):
         axes = [ax for ax in fig.axes if ax.get_visible()]
@@ -56,7 +57,8 @@ def spy_on_figures(monkeypatch, render: bool) -> dict:
         }
         return original(fig, path) if render else path
 
-    monkeypatch.setattr(plots, "_save", spy)
+    monkeypatch.setattr(plots, "save_figure", spy)
+    monkeypatch.setattr(figures, "save_figure", spy)  # the diagnostics' figures save alike
     return seen
 
 
@@ -241,16 +243,16 @@ def test_plot_confusion_titles_the_accuracy_and_refuses_a_wrong_shape(tmp_path, 
 
 def test_plot_gradient_flow_log_scale_bands_and_zero_norms(tmp_path, drawn):
     norms = {"rnn": np.r_[0.0, np.logspace(-12, 0, 30)], "lstm": np.logspace(-2, 0, 31)}
-    path = plots.plot_gradient_flow(tmp_path / "flow.png", norms)
+    path = figures.plot_gradient_flow(tmp_path / "flow.png", norms)
     png_size(path)
     assert drawn["flow.png"]["yscale"] == ["log"]
     assert drawn["flow.png"]["labels"] == ["rnn", "lstm", "vanishing", "exploding"]
     with pytest.raises(ValueError, match="at least one"):
-        plots.plot_gradient_flow(tmp_path / "x.png", {})
+        figures.plot_gradient_flow(tmp_path / "x.png", {})
     with pytest.raises(ValueError, match=r"shape \(T,\)"):
-        plots.plot_gradient_flow(tmp_path / "x.png", {"rnn": np.ones((3, 2))})
+        figures.plot_gradient_flow(tmp_path / "x.png", {"rnn": np.ones((3, 2))})
     with pytest.raises(ValueError, match="threshold_low < threshold_high"):
-        plots.plot_gradient_flow(tmp_path / "x.png", norms, threshold_low=10, threshold_high=1)
+        figures.plot_gradient_flow(tmp_path / "x.png", norms, threshold_low=10, threshold_high=1)
 
 
 def test_plot_gates_one_panel_per_gate_with_saturation_in_the_title(tmp_path, drawn):
@@ -264,7 +266,7 @@ def test_plot_gates_one_panel_per_gate_with_saturation_in_the_title(tmp_path, dr
         "output o": rng.uniform(0, 1, (10, 2, 4)),
         "l1 input i": rng.uniform(0, 1, 50),
     }
-    path = plots.plot_gates(tmp_path / "gates.png", gates)
+    path = figures.plot_gates(tmp_path / "gates.png", gates)
     width, height = png_size(path)
     assert width == 4 * 3 * plots.DPI and height > width / 4  # 4 columns, 2 rows
     titles = drawn["gates.png"]["titles"]
@@ -273,24 +275,24 @@ def test_plot_gates_one_panel_per_gate_with_saturation_in_the_title(tmp_path, dr
     tanh_saturated = (np.abs(gates["candidate g"]) > 0.95).mean()  # tanh thresholds: ±0.95
     assert titles[2].endswith(f", {tanh_saturated:.0%} saturated") and tanh_saturated > 0.2
     with pytest.raises(ValueError, match="no activations for 'f'"):
-        plots.plot_gates(tmp_path / "x.png", {"f": np.array([])})
+        figures.plot_gates(tmp_path / "x.png", {"f": np.array([])})
     with pytest.raises(ValueError, match="at least one gate"):
-        plots.plot_gates(tmp_path / "x.png", {})
+        figures.plot_gates(tmp_path / "x.png", {})
 
 
 def test_plot_cell_trace_shows_the_most_varying_units(tmp_path, drawn):
     T, H = 30, 12
     c = np.zeros((T, H))
     c[:, [2, 7, 9]] = np.sin(np.arange(T))[:, None] * [1.0, 3.0, 2.0]
-    np.testing.assert_array_equal(plots.most_varying_units(c, 2), [7, 9])
-    path = plots.plot_cell_trace(tmp_path / "cells.png", c, max_units=3)
+    np.testing.assert_array_equal(figures.most_varying_units(c, 2), [7, 9])
+    path = figures.plot_cell_trace(tmp_path / "cells.png", c, max_units=3)
     png_size(path)
     assert drawn["cells.png"]["labels"] == ["unit 2", "unit 7", "unit 9"]
     assert "3 of 12 units" in drawn["cells.png"]["titles"][0]
     with pytest.raises(ValueError, match=r"\(T, H\)"):
-        plots.plot_cell_trace(tmp_path / "x.png", np.zeros(5))
+        figures.plot_cell_trace(tmp_path / "x.png", np.zeros(5))
     with pytest.raises(ValueError, match="max_units"):
-        plots.plot_cell_trace(tmp_path / "x.png", c, max_units=0)
+        figures.plot_cell_trace(tmp_path / "x.png", c, max_units=0)
 
 
 # --------------------------------------------------------------------------- run artifacts

@@ -87,6 +87,6 @@ def save_explanation(path, predictions: list[Prediction], separator: str, title:
         return path
     from rnnlab.token_figure import plot_weighted_tokens
 
-    texts = [(p.tokens, p.weights, f"{p.label} ({p.probabilities[p.label]:.1%})")
-             for p in predictions]  # fmt: skip
+    texts = [(p.tokens, [shade(w, max(p.weights)) for w in p.weights],
+              f"{p.label} ({p.probabilities[p.label]:.1%})") for p in predictions]  # fmt: skip
     return plot_weighted_tokens(path, texts, separator, title)

@@ -8,7 +8,7 @@ between tokens.
 from collections.abc import Sequence
 from pathlib import Path
 
-from rnnlab.plots import _figure, _save
+from rnnlab.plots import new_figure, save_figure
 
 COLUMNS = 90  # characters per line
 FONT_SIZE = 11  # points
@@ -30,32 +30,28 @@ def wrap(tokens: Sequence[str], separator: str, columns: int = COLUMNS) -> list[
 
 
 def plot_weighted_tokens(
-    path, texts: Sequence[tuple[Sequence[str], Sequence[float], str]], separator: str, title: str
+    path, texts: Sequence[tuple[Sequence[str], Sequence[tuple], str]], separator: str, title: str
 ) -> Path:
-    """``texts``: (tokens, weights, heading) each; a token's shade is its weight over the
-    largest weight of its text (see :func:`rnnlab.explain.shade`)."""
-    from rnnlab.explain import shade
-
-    layout = [(heading, tokens, weights, wrap(tokens, separator))
-              for tokens, weights, heading in texts]  # fmt: skip
+    """``texts``: (tokens, their background colours as RGB 0-255, heading) each."""
+    layout = [(heading, tokens, colours, wrap(tokens, separator))
+              for tokens, colours, heading in texts]  # fmt: skip
     rows = sum(len(lines) + 2 for *_, lines in layout)  # a heading and a gap per text
     width = COLUMNS * CHAR_WIDTH + 0.6
-    fig, ax = _figure(width, rows * LINE_HEIGHT + 0.6)
+    fig, ax = new_figure(width, rows * LINE_HEIGHT + 0.6)
     ax.set_axis_off()
     ax.set(xlim=(0, width), ylim=(rows * LINE_HEIGHT, 0), title=title)
     y = 0.0
-    for heading, tokens, weights, lines in layout:
+    for heading, tokens, colours, lines in layout:
         y += LINE_HEIGHT
         ax.text(0.1, y, heading, fontsize=FONT_SIZE, fontweight="bold", va="bottom")
-        largest = max(weights)
         for line in lines:
             y += LINE_HEIGHT
             column = 0
             for k in line:
-                rgb = tuple(c / 255 for c in shade(weights[k], largest))
+                rgb = tuple(c / 255 for c in colours[k])
                 ax.text(0.1 + column * CHAR_WIDTH, y, tokens[k], family="monospace",
                         fontsize=FONT_SIZE, va="bottom",
                         bbox={"facecolor": rgb, "edgecolor": "none", "pad": 1.5})  # fmt: skip
                 column += len(tokens[k]) + len(separator)
         y += LINE_HEIGHT
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -150,12 +150,12 @@ def write_plots(out: Path, result: Probe) -> list[Path]:
     """gradient_flow.png, and gates.png / cell_trace.png where the cell has them."""
     if not HAS_MATPLOTLIB:
         return []
-    from rnnlab import plots
+    from rnnlab.diagnostics import figures
 
     out.mkdir(parents=True, exist_ok=True)
     norms = norms_over_time(result.hidden_grads)  # (T, L)
     written = [
-        plots.plot_gradient_flow(
+        figures.plot_gradient_flow(
             out / "gradient_flow.png",
             {f"layer {l}": norms[:, l] for l in range(norms.shape[1])},
             threshold_low=LOW,
@@ -169,12 +169,12 @@ def write_plots(out: Path, result: Probe) -> list[Path]:
             for l, gates in result.gates.items()
             for name, values in split_gates(gates, result.cell).items()
         }
-        written.append(plots.plot_gates(out / "gates.png", panels))
+        written.append(figures.plot_gates(out / "gates.png", panels))
     if result.cells:
         top = max(result.cells)
         length = int(result.valid[:, 0].sum())  # sequence 0's real steps
         trace = cell_trace(result.cells[top], b=0)[:length]  # (T, H)
-        written.append(plots.plot_cell_trace(out / "cell_trace.png", trace))
+        written.append(figures.plot_cell_trace(out / "cell_trace.png", trace))
     return written
 
 
@@ -208,12 +208,12 @@ def compare_fresh_cells(
         report["cells"][name] = analyse(result)
     report["plots"] = []
     if plots_to and HAS_MATPLOTLIB:
-        from rnnlab import plots
+        from rnnlab.diagnostics import figures
 
         plots_to.mkdir(parents=True, exist_ok=True)
         curves = {n: r["gradient_flow"]["0"]["norms"] for n, r in report["cells"].items()}
         path = plots_to / "gradient_flow_compare.png"
-        report["plots"].append(str(plots.plot_gradient_flow(path, curves, LOW, HIGH)))
+        report["plots"].append(str(figures.plot_gradient_flow(path, curves, LOW, HIGH)))
     return report
 
 

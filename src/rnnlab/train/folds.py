@@ -46,9 +46,9 @@ def summarise(scores: list[dict]) -> dict:
     return summary
 
 
-def train_folds(task_name, folds: int, given, out, overwrite, quiet, voice) -> dict:
-    """Train the K folds' runs into ``out/fold-k``, then score and summarise them."""
-    from rnnlab.train.launch import train_one
+def train_folds(task_name, folds: int, given, out, quiet, voice, train_run) -> dict:
+    """Train the K folds' runs into ``out/fold-k`` with ``train_run(settings, run_dir,
+    first)``, then score and summarise them."""
     from rnnlab.train.run_dir import default_run_name
     from rnnlab.train.session import load_run
 
@@ -60,7 +60,7 @@ def train_folds(task_name, folds: int, given, out, overwrite, quiet, voice) -> d
             voice.say(f"=== fold {k} of {folds}")
         run = base / f"fold-{k}"
         settings = {**given, "fold": k, "num_folds": folds}
-        train_one(task_name, settings, str(run), overwrite, quiet, voice, show_summary=k == 0)
+        train_run(settings, str(run), k == 0)
         loaded = load_run(run, best=True)
         test = loaded.task.evaluate(loaded.engine, "test", loaded.config.eval_batch_size)
         scores.append({"fold": k, "run": run.name, **{s: test[s] for s in SCORES}})

@@ -70,7 +70,11 @@ def launch(task, flags: dict, *, config_file=None, out=None, overwrite=False, re
         from rnnlab.train.folds import train_folds
 
         given.update({"cell": cells[0]} if cells[0] else {})
-        return train_folds(task, folds, given, out, overwrite, quiet, voice)
+
+        def train_run(settings, run_dir, first):
+            train_one(task, settings, run_dir, overwrite, quiet, voice, show_summary=first)
+
+        return train_folds(task, folds, given, out, quiet, voice, train_run)
     if len(cells) > 1:
         return train_several(task, cells, given, out, overwrite, quiet, voice)
     if cells[0]:
