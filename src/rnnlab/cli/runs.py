@@ -22,7 +22,14 @@ _STOP_AT_EOS = ", ".join(name for name, task in TASKS.items() if task.until_eos)
 @click.option("--backend", type=click.Choice(["scratch", "native"]), default=None)
 @click.option("--device", default=None)
 @click.option("--batch-size", type=click.IntRange(min=1), default=None)
-def evaluate(run, split, as_json, best, engine, backend, device, batch_size):
+@click.option(
+    "--data",
+    "other",
+    type=click.Path(),
+    default=None,
+    help="Text runs: measure on this text file instead (the run's vocabulary; unseen → <unk>).",
+)
+def evaluate(run, split, as_json, best, engine, backend, device, batch_size, other):
     """Evaluate a run: mean loss per target, bits per token, accuracy, the optimum if known.
 
     A classifier's evaluation gives accuracy, macro-F1, each class's precision and recall,
@@ -34,8 +41,11 @@ def evaluate(run, split, as_json, best, engine, backend, device, batch_size):
     overrides = {
         k: v for k, v in {"engine": engine, "backend": backend, "device": device}.items() if v
     }
-    loaded = load_run(run, overrides=overrides, best=best)
+    loaded = load_run(run, overrides=overrides, best=best, need_data=other is None)
     batch_size = batch_size or loaded.config.eval_batch_size
+    if other is not None:
+        _evaluate_other_text(loaded, run, other, batch_size, as_json)
+        return
     if loaded.spec.one_per_sequence:
         _evaluate_classifier(loaded, split, batch_size, as_json, best)
         return
@@ -47,6 +57,24 @@ def evaluate(run, split, as_json, best, engine, backend, device, batch_size):
         from rnnlab.tables import print_metrics
 
         print_metrics(metrics, title=f"{run} ({split})")
+
+
+def _evaluate_other_text(loaded, run, other: str, batch_size: int, as_json: bool) -> None:
+    """``--data OTHER.txt``: the run's model on another text (rnnlab.tasks.other_text)."""
+    from rnnlab.tasks.other_text import evaluate_other_text
+
+    metrics = evaluate_other_text(loaded.task, loaded.engine, other, batch_size)
+    metrics = {"run": str(run), "engine": loaded.config.engine, "split": "data", **metrics}
+    if as_json:
+        click.echo(json.dumps(metrics))
+        return
+    from rnnlab.tables import print_metrics
+
+    shown = ", ".join(repr(t) for t in metrics.pop("unknown_tokens"))
+    print_metrics(metrics, title=f"{run} on {other}")
+    if metrics["unknown"]:
+        line = f"{metrics['unknown']} token(s) unseen in training read as <unk>: {shown}"
+        click.echo(f"rnnlab: {line}; {metrics['unscored']} target(s) not scored", err=True)
 
 
 def _evaluate_classifier(loaded, split: str, batch_size: int, as_json: bool, best: bool) -> None:
@@ -90,6 +118,9 @@ def _confusion_figure(loaded, split: str, confusion, best: bool) -> str:
 @click.option("--length", default=500, show_default=True, help="Tokens to generate.")
 @click.option("--temperature", default=1.0, show_default=True, type=float)
 @click.option("--top-k", type=int, default=None, help="Sample among the k most likely.")
+@click.option(
+    "--top-p", type=float, default=None, help="Sample within the nucleus of this probability."
+)
 @click.option("--seed", type=click.IntRange(min=0), default=None)
 @click.option("--argmax", is_flag=True, help="Always take the most likely token.")
 @click.option(
@@ -100,8 +131,9 @@ def _confusion_figure(loaded, split: str, confusion, best: bool) -> str:
 @click.option("--engine", type=click.Choice(["numpy", "torch"]), default=None)
 @click.option("--backend", type=click.Choice(["scratch", "native"]), default=None)
 def generate(
-    run, prime, length, temperature, top_k, seed, argmax, until_eos, strict, best, engine, backend
-):
+    run, prime, length, temperature, top_k, top_p, seed, argmax, until_eos, strict, best, engine,
+    backend
+):  # fmt: skip
     """Write text (or a sequence) with a trained model, streaming to stdout."""
     from rnnlab.generate import check_prime
     from rnnlab.generate import generate as generate_tokens
@@ -111,8 +143,8 @@ def generate(
     loaded = load_run(run, overrides=overrides, best=best, need_data=False)  # the vocab suffices
     task = loaded.task
     if loaded.engine.spec.one_per_sequence:
-        fail(f"{run} is a classifier (readout {loaded.engine.spec.readout!r}): it answers once "
-             "per sequence and does not write text; use rnnlab evaluate")  # fmt: skip
+        fail(f"{run} is a classifier (readout {loaded.engine.spec.readout!r}): it answers "
+             "once per sequence and writes no text; use rnnlab predict or evaluate")  # fmt: skip
     if task.vocab is None:
         fail(f"task '{task.name}' has no vocabulary to write with; generate works with "
              "chars, words, bytes, anbn and anbnan runs")  # fmt: skip
@@ -129,7 +161,7 @@ def generate(
     stream = generate_tokens(
         loaded.engine, task.vocab, prime=prime, length=length, temperature=temperature,
         top_k=top_k, argmax=argmax, seed=seed, stop_at_eos=until_eos,
-        on_unknown="error" if strict else "unk",
+        on_unknown="error" if strict else "unk", top_p=top_p,
     )  # fmt: skip
     _write(prime, stream)
 
