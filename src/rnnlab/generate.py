@@ -9,7 +9,8 @@ How a sample is written:
    so it is the natural "nothing written yet" input. (Token-level tasks such as a^n b^n pass
    their first token as the prime instead, e.g. ``prime="a"``.)
 2. Each next id is drawn from softmax(logits / temperature), among the ``top_k`` most likely
-   only when given, or taken greedily with ``argmax`` (:class:`Sampler`); it is fed back
+   only when given, and within the nucleus of probability ``top_p`` when given, or taken
+   greedily with ``argmax`` (:class:`Sampler`); it is fed back
    with ``engine.forward([[id]], state)``, or with the engine's stepper where it has one: the
    NumPy engine's :class:`~rnnlab.numpy.inference.Stepper` runs one step without the general
    machinery of ``forward`` (same logits up to rounding, several times faster).
@@ -44,22 +45,26 @@ def sample_next(
     top_k: int | None = None,
     argmax: bool = False,
     banned: Sequence[int] = (),
+    top_p: float | None = None,
 ) -> int:
     """One token id drawn from ``logits`` (V,): :class:`Sampler` for a single draw.
 
     p_i ∝ exp(z_i / temperature) over the allowed ids: not ``banned`` and, with ``top_k``,
     among the k largest logits (equal logits at the cut: the lower ids are kept, so the choice
-    never depends on sort internals). ``argmax`` takes the largest allowed logit (the lowest id
-    among equal maxima) and ignores ``temperature``, ``top_k`` and ``rng``.
+    never depends on sort internals). ``top_p`` (nucleus sampling, Holtzman et al. 2020) then
+    keeps the fewest most likely ids whose probabilities sum to at least ``top_p`` and
+    renormalises over them (ties as for top_k). ``argmax`` takes the largest allowed logit
+    (the lowest id among equal maxima) and ignores ``temperature``, ``top_k``, ``top_p`` and
+    ``rng``.
 
     Raises:
-        InputError (a ValueError): temperature <= 0, top_k < 1, every id banned, or logits
-            that are not finite (a diverged model).
+        InputError (a ValueError): temperature <= 0, top_k < 1, top_p not in (0, 1], every
+            id banned, or logits that are not finite (a diverged model).
     """
     logits = np.asarray(logits)
     if logits.ndim != 1:
         raise ValueError(f"sample_next expected logits of shape (V,), got {logits.shape}")
-    sampler = Sampler(len(logits), temperature, top_k, argmax, banned)
+    sampler = Sampler(len(logits), temperature, top_k, argmax, banned, top_p=top_p)
     return sampler(logits, rng)
 
 
@@ -87,16 +92,19 @@ class Sampler:
         top_k: int | None = None,
         argmax: bool = False,
         banned: Sequence[int] = (),
+        top_p: float | None = None,
     ):
         self.allowed = np.ones(vocab_size, dtype=bool)  # (V,)
         self.allowed[list(banned)] = False
         if not self.allowed.any():
             raise ValueError(f"sample_next: all {vocab_size} ids are banned; nothing to sample")
-        self.argmax, self.temperature, self.top_k = argmax, temperature, None
+        self.argmax, self.temperature, self.top_k, self.top_p = argmax, temperature, None, None
         if not argmax:
-            _check_sampling(temperature, top_k)
+            _check_sampling(temperature, top_k, top_p)
             if top_k is not None and top_k < vocab_size:  # k >= V cuts nothing
                 self.top_k = int(top_k)
+            if top_p is not None and top_p < 1.0:  # the whole distribution: nothing cut
+                self.top_p = float(top_p)
         # z holds the logits being drawn from: banned ids are -inf once and for all (each call
         # writes the allowed ids only); p and the cdf are rewritten whole at every draw.
         self.z = np.full(vocab_size, -np.inf)  # (V,) float64
@@ -114,6 +122,20 @@ class Sampler:
         np.copyto(z, logits, where=allowed)  # (V,) float64, banned ids left at -inf
         if self.argmax:
             return int(np.argmax(z))  # the first (lowest) id among equal maxima
+        p = self._distribution()
+        cdf = np.add.accumulate(p, out=self.cdf)  # (V,) np.cumsum, without its dispatch
+        cdf /= cdf[-1]  # ends at exactly 1 > u
+        return int(cdf.searchsorted(rng.random(), side="right"))
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        """The distribution (V,) that a draw from ``logits`` samples (a copy), for tests and
+        for anyone who wants to see what the options leave."""
+        np.copyto(self.z, logits, where=self.allowed)
+        return self._distribution().copy()
+
+    def _distribution(self) -> np.ndarray:
+        """p (V,) from the logits in ``self.z``: top-k cut, temperature, softmax, top-p cut."""
+        z, p = self.z, self.p
         if self.top_k is not None:
             order = np.argsort(-z, kind="stable")  # (V,) largest first, ties by lower id
             z[order[self.top_k :]] = -np.inf  # allowed ids only: rewritten at the next call
@@ -125,9 +147,22 @@ class Sampler:
         np.exp(p, out=p)  # exp(-inf) = 0: banned and cut ids get no mass
         # Normalized twice, as rng.choice(V, p=p / p.sum()) does it, so its ids come out.
         np.divide(p, np.add.reduce(p), out=p)  # p (V,), sums to 1 up to rounding
-        cdf = np.add.accumulate(p, out=self.cdf)  # (V,) np.cumsum, without its dispatch
-        cdf /= cdf[-1]  # ends at exactly 1 > u
-        return int(cdf.searchsorted(rng.random(), side="right"))
+        if self.top_p is not None:
+            _nucleus(p, self.top_p)
+        return p
+
+
+def _nucleus(p: np.ndarray, top_p: float) -> None:
+    """Keep, in place, the fewest most likely ids whose mass reaches ``top_p``; renormalise.
+
+    Sorted by probability, largest first (equal ones: lower id first, a stable sort); the
+    kept count is one more than the number of ids whose running sum is still below top_p.
+    """
+    order = np.argsort(-p, kind="stable")  # (V,)
+    running = np.cumsum(p[order])  # (V,)
+    kept = min(int(np.searchsorted(running, top_p, side="left")) + 1, p.size)
+    p[order[kept:]] = 0.0
+    np.divide(p, np.add.reduce(p), out=p)
 
 
 def _extremes_finite(logits: np.ndarray) -> bool:
@@ -137,7 +172,7 @@ def _extremes_finite(logits: np.ndarray) -> bool:
     return math.isfinite(logits[logits.argmin()]) and math.isfinite(logits[logits.argmax()])
 
 
-def _check_sampling(temperature: float, top_k: int | None) -> None:
+def _check_sampling(temperature: float, top_k: int | None, top_p: float | None = None) -> None:
     if not 0 < temperature < np.inf:  # also refuses NaN
         raise InputError(
             f"--temperature must be a positive number, got {temperature}; "
@@ -145,6 +180,8 @@ def _check_sampling(temperature: float, top_k: int | None) -> None:
         )
     if top_k is not None and (isinstance(top_k, bool) or int(top_k) != top_k or top_k < 1):
         raise InputError(f"--top-k must be a positive integer, got {top_k!r}")
+    if top_p is not None and (isinstance(top_p, bool) or not 0.0 < top_p <= 1.0):
+        raise InputError(f"--top-p must be in (0, 1] (the nucleus' probability), got {top_p!r}")
 
 
 def check_prime(vocab: Vocab, prime: str) -> list[str]:
@@ -167,6 +204,7 @@ def generate(
     seed: int | None = None,
     stop_at_eos: bool = False,
     on_unknown: str = "unk",
+    top_p: float | None = None,
 ) -> Iterator[str]:
     """Continue ``prime`` by up to ``length`` tokens, yielding each one's text as it is drawn.
 
@@ -178,7 +216,7 @@ def generate(
         prime: text read before writing; "" starts from ``<eos>`` (see the module docstring).
             The prime itself is not yielded.
         length: how many tokens to draw (>= 0).
-        temperature, top_k, argmax: see :func:`sample_next`.
+        temperature, top_k, argmax, top_p: see :func:`sample_next`.
         seed: seeds the sampler (``None``: a fresh one each call); same seed, same text. The
             draws depend only on the seed and the logits, so engines and code paths agree
             wherever their logits do (in float32 they differ in the last bits, which can
@@ -196,7 +234,7 @@ def generate(
     if isinstance(length, bool) or not isinstance(length, int | np.integer) or length < 0:
         raise InputError(f"--length must be a non-negative integer, got {length!r}")
     if not argmax:
-        _check_sampling(temperature, top_k)
+        _check_sampling(temperature, top_k, top_p)
     unseen = check_prime(vocab, prime)
     if unseen and on_unknown == "error":
         shown = ", ".join(repr(u) for u in unseen[:10])
@@ -210,9 +248,8 @@ def generate(
         ids = np.array([Vocab.EOS_ID], dtype=np.int64)  # (1,)
     has_words = len(vocab) > len(Vocab.SPECIALS)
     banned = (Vocab.PAD_ID, Vocab.UNK_ID) if has_words else (Vocab.PAD_ID,)
-    pick = partial(
-        Sampler(len(vocab), temperature, top_k, argmax, banned), rng=np.random.default_rng(seed)
-    )
+    sampler = Sampler(len(vocab), temperature, top_k, argmax, banned, top_p=top_p)
+    pick = partial(sampler, rng=np.random.default_rng(seed))
     return _stream(engine, vocab, ids, length, pick, StreamDecoder(vocab, prime), stop_at_eos)
 
 

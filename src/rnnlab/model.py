@@ -33,6 +33,8 @@ INPUT_KINDS = ("onehot", "embedding", "dense")
 LOSSES = ("cross_entropy", "mse")
 INITS = ("torch", "xavier")
 DTYPES = ("float32", "float64")
+# The dropouts whose masks rnnlab.masks draws, once per batch, for both engines.
+MASKED_DROPOUTS = ("embedding_dropout", "input_dropout", "locked_dropout", "weight_drop")
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,15 @@ class ModelSpec:
         num_layers: stacked recurrent layers.
         bidirectional: two directions per layer (their outputs concatenated).
         dropout: between recurrent layers and before the head, training only.
+        embedding_dropout: drop whole rows of embedding.weight (every occurrence of a
+            token in a batch), one mask per batch, kept rows scaled by 1/(1-p); needs
+            input_kind "embedding" (AWD-LSTM's embedding dropout).
+        input_dropout: locked (variational) dropout of the stack's input: one mask per
+            sequence, the same at every step; needs embedding or dense input.
+        locked_dropout: locked (variational) dropout of every later layer's input and of
+            the stack's output: one mask per sequence, the same at every step.
+        weight_drop: DropConnect on every weight_hh: one mask per batch over its
+            elements, kept ones scaled by 1/(1-p) (AWD-LSTM's weight-drop).
         nonlinearity: "tanh" or "relu", for the "rnn" cell.
         input_kind: "onehot", "embedding" or "dense".
         embedding_dim: E for embedding input (defaults to hidden_size).
@@ -69,6 +80,10 @@ class ModelSpec:
     num_layers: int = 1
     bidirectional: bool = False
     dropout: float = 0.0
+    embedding_dropout: float = 0.0
+    input_dropout: float = 0.0
+    locked_dropout: float = 0.0
+    weight_drop: float = 0.0
     nonlinearity: str = "tanh"
     input_kind: str = "onehot"
     embedding_dim: int | None = None
@@ -98,8 +113,16 @@ class ModelSpec:
                     f"model {name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}"
                 )
         readout_kind(self.readout)  # a registered readout (tests may register their own)
-        if not 0.0 <= self.dropout < 1.0:
-            raise InputError(f"model dropout must be in [0, 1), got {self.dropout!r}")
+        for name in ("dropout", *MASKED_DROPOUTS):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise InputError(f"model {name} must be in [0, 1), got {getattr(self, name)!r}")
+        if self.embedding_dropout and self.input_kind != "embedding":
+            raise InputError("model embedding_dropout needs input_kind 'embedding'")
+        if self.input_dropout and self.input_kind == "onehot":
+            raise InputError(
+                "model input_dropout needs input_kind 'embedding' or 'dense' (one-hot rows "
+                "are dropped whole by embedding_dropout with an embedding)"
+            )
         if self.embedding_dim is not None and self.input_kind != "embedding":
             raise InputError("model embedding_dim is only meaningful with input_kind 'embedding'")
         if self.input_kind == "embedding" and self.embedding_dim is None:
@@ -127,6 +150,11 @@ class ModelSpec:
     @property
     def gates(self) -> int:
         return GATES[self.cell]
+
+    @property
+    def masked(self) -> bool:
+        """Whether training draws the masks of :mod:`rnnlab.masks` (any of its dropouts on)."""
+        return any(getattr(self, name) > 0.0 for name in MASKED_DROPOUTS)
 
     @property
     def one_per_sequence(self) -> bool:

@@ -8,6 +8,10 @@ is the sum of dy[n] over every position n where ids[n] == v. A token that appear
 a batch receives both contributions; an assignment ``dW[ids] = dy`` would keep only one of
 them, which is why the sum goes through ``np.add.at`` (unbuffered, repeated indices add up).
 Ids are integers, so there is no gradient with respect to the input.
+
+Embedding dropout (:mod:`rnnlab.masks`) scales each row by s_v = m_v/(1-p) before the
+lookup, y[n] = s[ids[n]] W[ids[n]]: a dropped token is zero wherever it occurs in the batch.
+It is linear in W, so row v of ∂L/∂W is s_v Σ_{n: ids[n] = v} dy[n].
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ class EmbeddingCache(NamedTuple):
     """What backward needs from forward."""
 
     ids: np.ndarray  # (...) int, the looked-up rows
+    row_scale: np.ndarray | None = None  # (V,) embedding dropout's s = m/(1-p), if any
 
 
 class Embedding:
@@ -51,8 +56,11 @@ class Embedding:
         weight = rng.standard_normal((num_embeddings, embedding_dim))  # (V, E)
         self.params: dict[str, np.ndarray] = {"weight": weight.astype(dtype, copy=False)}
 
-    def forward(self, ids: np.ndarray, train: bool = True) -> tuple[np.ndarray, EmbeddingCache]:
-        """ids (...) int -> y (..., E). ``train`` is accepted for the common layer interface."""
+    def forward(
+        self, ids: np.ndarray, train: bool = True, row_scale: np.ndarray | None = None
+    ) -> tuple[np.ndarray, EmbeddingCache]:
+        """ids (...) int -> y (..., E). ``train`` is accepted for the common layer interface;
+        ``row_scale`` (V,) multiplies each row (embedding dropout's mask), used as given."""
         ids = np.asarray(ids)
         if not np.issubdtype(ids.dtype, np.integer):
             raise TypeError(f"Embedding expects integer ids, got dtype {ids.dtype}")
@@ -62,11 +70,15 @@ class Embedding:
                 f"got values from {ids.min()} to {ids.max()}"
             )
         y = self.params["weight"][ids]  # (..., E)
-        return y, EmbeddingCache(ids=ids)
+        if row_scale is not None:
+            y = y * row_scale[ids][..., None]  # (..., E) s[ids[n]] W[ids[n]]
+        return y, EmbeddingCache(ids=ids, row_scale=row_scale)
 
     def backward(self, dy: np.ndarray, cache: EmbeddingCache) -> tuple[None, dict[str, np.ndarray]]:
         """dy (..., E) -> (None, {"weight": dW (V, E)}); repeated ids accumulate."""
         dW = np.zeros_like(self.params["weight"])  # (V, E)
         rows = cache.ids.reshape(-1)  # (N,)
         np.add.at(dW, rows, dy.reshape(-1, self.embedding_dim))  # dW[rows[n]] += dy[n]
+        if cache.row_scale is not None:
+            dW *= cache.row_scale[:, None]  # (V, E) row v: s_v Σ dy[n]
         return None, {"weight": dW}

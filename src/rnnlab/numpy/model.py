@@ -16,6 +16,7 @@ from rnnlab.numpy.embedding import Embedding
 from rnnlab.numpy.gru import GRU
 from rnnlab.numpy.layernorm_lstm import LayerNormLSTM
 from rnnlab.numpy.linear import Linear
+from rnnlab.numpy.locked_dropout import EmbeddingPart, LockedDropoutPart
 from rnnlab.numpy.lstm import LSTM
 from rnnlab.numpy.parts import (
     DenseInput,
@@ -70,7 +71,7 @@ class Model:
             self.embedding = Embedding(
                 spec.input_size, spec.embedding_dim, dtype=self.dtype, seed=seeds[0]
             )
-            first = ("embedding", LayerPart(self.embedding))
+            first = ("embedding", EmbeddingPart(self.embedding))  # embedding dropout
         elif spec.input_kind == "onehot":
             first = ("input", TokenInput())
         else:
@@ -83,7 +84,9 @@ class Model:
         self.head = Linear(width, spec.output_size, dtype=self.dtype, seed=seeds[3])
         self.parts: list[tuple[str, Part]] = [
             first,
+            ("input_dropout", LockedDropoutPart("input")),  # the identity without masks
             ("rnn", RecurrentPart(self.rnn)),
+            ("output_dropout", LockedDropoutPart("output")),
             ("dropout", DropoutPart(self.dropout)),
             ("readout", ReadoutPart(self.readout)),
             ("head", LayerPart(self.head)),
@@ -99,10 +102,12 @@ class Model:
             if f"{prefix}.{name}" not in self.tied
         }
 
-    def forward(self, inputs: np.ndarray, state=None, train: bool = True, lengths=None):
+    def forward(self, inputs: np.ndarray, state=None, train: bool = True, lengths=None, masks=None):
         """inputs (T, B) ids or (T, B, I) features → outputs (T, B, O) — (1, B, O) for a
-        readout with one vector per sequence — the final state, and the caches."""
-        flow = Flow(train=train, lengths=lengths, state=state)
+        readout with one vector per sequence — the final state, and the caches.
+
+        ``masks``: the :class:`rnnlab.masks.Masks` of this batch (training only)."""
+        flow = Flow(train=train, lengths=lengths, state=state, masks=masks if train else None)
         x, caches = inputs, {}
         for prefix, part in self.parts:
             x, caches[prefix] = part.forward(x, flow)

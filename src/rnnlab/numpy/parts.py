@@ -32,6 +32,7 @@ class Flow:
     dstate_n: Any = None  # ∂L/∂final state, for the recurrent part's backward
     dstate0: Any = None  # set by the recurrent part's backward
     need_dx: bool = True  # set by the model before each backward: does a part before learn?
+    masks: Any = None  # rnnlab.masks.Masks of this training batch, or None
 
 
 class Part(Protocol):
@@ -104,8 +105,9 @@ class RecurrentPart:
         self.layer, self.params = stack, stack.params
 
     def forward(self, x, flow: Flow):
+        masked = {"masks": flow.masks} if flow.masks is not None else {}  # rnnlab.masks
         y, flow.state_n, cache = self.layer.forward(
-            x, flow.state, train=flow.train, lengths=flow.lengths
+            x, flow.state, train=flow.train, lengths=flow.lengths, **masked
         )
         return y, cache
 

@@ -9,7 +9,11 @@ given the input projection ``xw = x W_ihᵀ + b_ih``; everything else lives here
 * stacking layers, the reverse direction (time reversal, per sequence when ``lengths`` are
   given), dropout between layers, ``batch_first``, splitting ``h_n``/``c_n`` by
   ``layer · num_directions + direction``;
-* input validation with messages that give the expected and the received value.
+* input validation with messages that give the expected and the received value;
+* the batch masks of :mod:`rnnlab.masks` that reach inside the stack: locked dropout
+  between layers, y_l ⊙ s_l (one (B, D·H) mask for every step), and weight-drop, each cell
+  running on W̃_hh = W_hh ⊙ S with ∂L/∂W_hh = S ⊙ ∂L/∂W̃_hh (both linear, so backward
+  multiplies by the same scale).
 """
 
 from typing import Any, NamedTuple
@@ -38,6 +42,7 @@ class StackCache(NamedTuple):
     mask: np.ndarray | None  # (T, B, 1) 1.0 on real steps when lengths were given
     reverse_index: np.ndarray | None  # (T, B) per-sequence time reversal when lengths given
     batch_first: bool
+    masks: Any = None  # rnnlab.masks.Masks of the batch (locked dropout, weight-drop), or None
 
 
 class RecurrentStack:
@@ -193,7 +198,7 @@ class RecurrentStack:
         return self._public_state(zeros)
 
     # ------------------------------------------------------------------ forward
-    def forward(self, x, state=None, train: bool = True, lengths=None):
+    def forward(self, x, state=None, train: bool = True, lengths=None, masks=None):
         """Run the stack over a batch of sequences.
 
         Args:
@@ -204,6 +209,8 @@ class RecurrentStack:
                 (L·D, B, H); None means zeros.
             train: apply inter-layer dropout.
             lengths: optional (B,) ints in 1..T, true length of each padded sequence.
+            masks: a batch's :class:`rnnlab.masks.Masks` (``between``, ``weight_hh``), used
+                as given, training or not; None: no locked dropout, no weight-drop.
 
         Returns:
             y (T, B, D·H) (or (B, T, D·H)), the final state shaped like ``state``, a cache.
@@ -225,6 +232,7 @@ class RecurrentStack:
                 w_ih, w_hh, b_ih, b_hh = (
                     self.params[n] for n in self.param_names(layer, direction)
                 )
+                w_hh = _dropped_hh(w_hh, masks, layer, direction)  # (G·H, H) W_hh ⊙ S
                 xin = layer_input if direction == 0 else _reverse(layer_input, reverse_index)
                 xin = np.ascontiguousarray(xin)
                 if xin.ndim == 2:  # one-hot ids: x_t W_ihᵀ is row ids[t] of W_ihᵀ
@@ -245,6 +253,8 @@ class RecurrentStack:
             if layer < self.num_layers - 1:
                 out, dropout_cache = self.dropout_layer.forward(out, train=train)
                 dropout_caches.append(dropout_cache)
+                if masks is not None and masks.between:
+                    out = out * masks.between[layer][None]  # (T, B, D·H) locked: every step
             layer_caches.append(direction_caches)
             layer_input = out
 
@@ -253,7 +263,9 @@ class RecurrentStack:
             np.stack([finals[l][d][k] for l in range(self.num_layers) for d in range(D)])
             for k in range(len(self.cell.state_names))
         )  # each (L·D, B, H)
-        cache = StackCache(layer_caches, dropout_caches, mask, reverse_index, self.batch_first)
+        cache = StackCache(
+            layer_caches, dropout_caches, mask, reverse_index, self.batch_first, masks
+        )
         return y, self._public_state(state_n), cache
 
     # ------------------------------------------------------------------ backward
@@ -291,6 +303,8 @@ class RecurrentStack:
         d_out = dy
         for layer in reversed(range(self.num_layers)):
             if layer < self.num_layers - 1:
+                if cache.masks is not None and cache.masks.between:
+                    d_out = d_out * cache.masks.between[layer][None]  # (T, B, D·H)
                 d_out = self.dropout_layer.backward(d_out, cache.dropout[layer])
             if cache.mask is not None:
                 d_out = d_out * cache.mask
@@ -298,6 +312,7 @@ class RecurrentStack:
             for direction in range(D):
                 names = self.param_names(layer, direction)
                 w_ih, w_hh = self.params[names[0]], self.params[names[1]]
+                w_hh = _dropped_hh(w_hh, cache.masks, layer, direction)  # what forward ran
                 direction_cache = cache.layers[layer][direction]
                 dhs = d_out[..., direction * H : (direction + 1) * H]
                 if direction == 1:
@@ -320,6 +335,8 @@ class RecurrentStack:
                 )
                 grads[names[0]] = dxw2.T @ x_rows  # (G·H, I_l)
                 grads[names[1]] = dhw2.T @ direction_cache.cell.h_prev.reshape(T * B, H)  # (G·H, H)
+                if cache.masks is not None and names[1] in cache.masks.weight_hh:
+                    grads[names[1]] *= cache.masks.weight_hh[names[1]]  # S ⊙ ∂L/∂W̃_hh
                 grads[names[2]] = dxw2.sum(axis=0)  # (G·H,)
                 grads[names[3]] = dhw2.sum(axis=0)
                 for k, ds in enumerate(dstate0):
@@ -413,6 +430,14 @@ class RecurrentStack:
         # Reading sequence b backwards: step t takes time lengths[b]-1-t; padding stays put.
         reverse_index = np.where(t < lengths, lengths - 1 - t, t)  # (T, B)
         return mask, reverse_index
+
+
+def _dropped_hh(w_hh: np.ndarray, masks, layer: int, direction: int) -> np.ndarray:
+    """W̃_hh = W_hh ⊙ S under weight-drop (rnnlab.masks), else W_hh itself."""
+    name = parameter_name("weight_hh", layer, direction)
+    if masks is None or name not in masks.weight_hh:
+        return w_hh
+    return w_hh * masks.weight_hh[name]  # (G·H, H)
 
 
 def _one_hot(ids: np.ndarray, w_ih: np.ndarray) -> np.ndarray:

@@ -33,6 +33,7 @@ from rnnlab.shapes import check_sizes
 from rnnlab.torch.cells import Cell, State, get_cell, resolve_cell
 from rnnlab.torch.checks import RecurrentChecks
 from rnnlab.torch.fast import FUSED, fused_recurrence
+from rnnlab.torch.masked import dropped_hh, locked
 from rnnlab.torch.padding import Padding, padding, reverse_time
 
 __all__ = ["ScratchRecurrent", "dropout", "resolve_cell"]
@@ -71,9 +72,11 @@ class ScratchRecurrent(RecurrentChecks, nn.Module):
     ``bias_ih_l{k}{sfx}``, ``bias_hh_l{k}{sfx}`` (G·H) with sfx "" or "_reverse", initialised
     U(±1/√H) as torch.nn; an extra cell adds ``{key}_l{k}{sfx}`` with its own initial values.
 
-    ``forward(x, state=None, lengths=None) -> (y, state_n)``: x (T, B, I); state ``(h0, c0)``
-    for LSTM-like cells, else ``h0``, each (L·D, B, H); lengths (B,) ints in 1..T. y is
-    (T, B, D·H). ``generator`` (attribute, default None = torch's global one) feeds dropout.
+    ``forward(x, state=None, lengths=None, masks=None) -> (y, state_n)``: x (T, B, I); state
+    ``(h0, c0)`` for LSTM-like cells, else ``h0``, each (L·D, B, H); lengths (B,) ints in
+    1..T; masks a batch's :class:`rnnlab.masks.Masks` as tensors (locked dropout between
+    layers, weight-drop), used as given. y is (T, B, D·H). ``generator`` (attribute,
+    default None = torch's global one) feeds dropout.
     """
 
     def __init__(
@@ -134,7 +137,7 @@ class ScratchRecurrent(RecurrentChecks, nn.Module):
                 for key, value in extras.items():
                     getattr(self, parameter_name(key, layer, direction)).copy_(value)
 
-    def forward(self, x: torch.Tensor, state=None, lengths=None):
+    def forward(self, x: torch.Tensor, state=None, lengths=None, masks=None):
         """x (T, B, I) or (B, T, I) → y (T, B, D·H) or (B, T, D·H), final state."""
         self.validate_input(x, self.weight_hh_l0.dtype)
         if self.batch_first:
@@ -152,7 +155,7 @@ class ScratchRecurrent(RecurrentChecks, nn.Module):
             for direction in range(D):
                 xin = layer_input if direction == 0 else reverse_time(layer_input, pad)
                 state0 = tuple(s[layer * D + direction] for s in states0)  # each (B, H)
-                hs, state_n = self.run_direction(xin, state0, layer, direction, pad)
+                hs, state_n = self.run_direction(xin, state0, layer, direction, pad, masks)
                 outputs.append(hs if direction == 0 else reverse_time(hs, pad))
                 finals.append(state_n)
             out = outputs[0] if D == 1 else torch.cat(outputs, dim=-1)  # (T, B, D·H)
@@ -160,6 +163,8 @@ class ScratchRecurrent(RecurrentChecks, nn.Module):
                 out = torch.where(pad.real, out, 0.0)  # zero on padding, as packed sequences
             if layer < self.num_layers - 1:
                 out = dropout(out, self.dropout, self.training, self.generator)
+                if masks is not None and masks.between:
+                    out = locked(out, masks.between[layer])  # (T, B, D·H)
             layer_input = out
         y = layer_input.transpose(0, 1) if self.batch_first else layer_input
         state_n = tuple(torch.stack([f[k] for f in finals]) for k in range(self.state_size))
@@ -170,9 +175,13 @@ class ScratchRecurrent(RecurrentChecks, nn.Module):
         """Whether forward runs :mod:`rnnlab.torch.fast` (``fused`` and a built-in cell)."""
         return self.fused and self.cell.name in FUSED
 
-    def run_direction(self, x, state0: State, layer: int, direction: int, pad: Padding | None):
+    def run_direction(
+        self, x, state0: State, layer: int, direction: int, pad: Padding | None, masks=None
+    ):
         """One direction of one layer: x (T, B, I_l) → hs (T, B, H), final state."""
-        weights = tuple(getattr(self, n) for n in self.param_names(layer, direction))
+        names = self.param_names(layer, direction)
+        weights = tuple(getattr(self, n) for n in names)
+        weights = (weights[0], dropped_hh(weights[1], masks, names[1]), *weights[2:])
         if self.uses_fused:
             return fused_recurrence(self.cell.name, x, state0, weights, pad)
         w_ih, w_hh, b_ih, b_hh = weights

@@ -17,7 +17,8 @@ from torch import nn
 
 from rnnlab.model import ModelSpec
 from rnnlab.torch.layers import ScratchRecurrent, dropout
-from rnnlab.torch.native import native_recurrent
+from rnnlab.torch.masked import embed, locked
+from rnnlab.torch.native import check_native_masks, native_recurrent
 from rnnlab.torch.readouts import TORCH_READOUTS
 
 BACKENDS = {"scratch": ScratchRecurrent, "native": native_recurrent}
@@ -49,6 +50,8 @@ class TorchModel(nn.Module):
     ) -> None:
         super().__init__()
         check_backend(backend)
+        if backend == "native":
+            check_native_masks(spec)
         self.spec, self.backend = spec, backend
         factory = {"device": device, "dtype": getattr(torch, spec.dtype)}
         self.embedding = None
@@ -90,18 +93,27 @@ class TorchModel(nn.Module):
         if isinstance(self.rnn, ScratchRecurrent):  # torch.nn draws its own masks
             self.rnn.generator = value
 
-    def forward(self, inputs: torch.Tensor, state=None, lengths=None):
+    def forward(self, inputs: torch.Tensor, state=None, lengths=None, masks=None):
         """inputs (T, B) ids or (T, B, I) features → outputs (T, B, O) — (1, B, O) for a
-        readout with one vector per sequence — and the final state."""
+        readout with one vector per sequence — and the final state.
+
+        ``masks``: a batch's :class:`rnnlab.masks.Masks` as tensors (training only), applied
+        as given: embedding dropout, locked dropout, weight-drop (:mod:`rnnlab.torch.masked`).
+        """
         spec = self.spec
         dtype = self.head.bias.dtype
         if spec.input_kind == "onehot":
             x = F.one_hot(inputs, spec.input_size).to(dtype)  # (T, B, V)
         elif spec.input_kind == "embedding":
-            x = self.embedding(inputs)  # (T, B, E)
+            x = embed(self.embedding, inputs, masks)  # (T, B, E)
         else:
             x = inputs  # (T, B, I)
-        h, state_n = self.rnn(x, state, lengths)  # (T, B, D·H)
+        if masks is None:
+            h, state_n = self.rnn(x, state, lengths)  # (T, B, D·H)
+        else:
+            x = locked(x, masks.input)  # (T, B, I) the same mask at every step
+            h, state_n = self.rnn(x, state, lengths, masks=masks)  # (T, B, D·H)
+            h = locked(h, masks.output)
         h = dropout(h, spec.dropout, self.training, self._generator)
         h = self.readout(h, lengths)  # (T, B, D·H) or (1, B, D·H)
         weight = self.embedding.weight if spec.tie_weights else self.head.weight

@@ -13,13 +13,22 @@ own last step.
 
 Dropout between layers is torch.nn's own: it draws from torch's global generator on the
 CPU, and from cuDNN's dropout state on a GPU.
+
+The masks of :mod:`rnnlab.masks`: weight-drop runs torch.nn's module on the dropped
+weights W_hh ⊙ S, passed functionally (``torch.func.functional_call``), so autograd carries
+∂L/∂W_hh = S ⊙ ∂L/∂W̃_hh to the module's own parameters (on a GPU cuDNN then copies the
+weights into its layout every step: slower, but the same numbers). Locked dropout *between*
+layers cannot be done — torch.nn runs all its layers in one call — and is refused
+(:func:`check_native_masks`); on the stack's input and output it is the model's business.
 """
 
 import torch
 from torch import nn
+from torch.func import functional_call
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnlab.cells import cell_kind
+from rnnlab.errors import InputError
 from rnnlab.shapes import check_sizes
 from rnnlab.torch.cells import resolve_cell
 from rnnlab.torch.checks import RecurrentChecks
@@ -32,8 +41,16 @@ class NativeRecurrent(RecurrentChecks):
     def num_directions(self) -> int:
         return 2 if self.bidirectional else 1
 
-    def forward(self, x: torch.Tensor, state=None, lengths=None):
-        """x (T, B, I) or (B, T, I) → y (T, B, D·H) or (B, T, D·H), final state."""
+    def forward(self, x: torch.Tensor, state=None, lengths=None, masks=None):
+        """x (T, B, I) or (B, T, I) → y (T, B, D·H) or (B, T, D·H), final state.
+
+        ``masks``: a batch's :class:`rnnlab.masks.Masks` (tensors); only weight-drop applies.
+        """
+        if masks is not None and masks.between:
+            raise ValueError("the native backend cannot apply locked dropout between layers")
+        if masks is not None and masks.weight_hh:
+            dropped = {n: getattr(self, n) * s for n, s in masks.weight_hh.items()}  # W_hh ⊙ S
+            return functional_call(self, dropped, (x, state, lengths))
         self.validate_input(x, self.weight_hh_l0.dtype)
         T, B = (x.shape[1], x.shape[0]) if self.batch_first else x.shape[:2]
         if state is not None:
@@ -68,6 +85,17 @@ NATIVE: dict[str, type[NativeRecurrent]] = {
     "rnn_tanh": NativeRNN,
     "rnn_relu": NativeRNN,
 }
+
+
+def check_native_masks(spec) -> None:
+    """InputError for a ModelSpec the native backend cannot run: locked dropout between
+    layers (torch.nn runs every layer in one call, with nowhere to put a mask)."""
+    if spec.locked_dropout and spec.num_layers > 1:
+        raise InputError(
+            f"--locked-dropout with {spec.num_layers} layers needs --backend scratch: "
+            "torch.nn's LSTM/GRU/RNN runs all its layers in one call, with no place for a "
+            "mask between them (weight-drop, embedding and input dropout work natively)"
+        )
 
 
 def native_recurrent(

@@ -13,6 +13,7 @@ from rnnlab.optimizers import OPTIMIZERS
 from rnnlab.settings import check_fields
 
 SCHEDULES = ("constant", "cosine", "plateau")
+ANNEAL_OVER = ("steps", "time")
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,16 @@ class TrainConfig:
         schedule: learning rate over time: "constant", "cosine" or "plateau".
         warmup_steps: linear warm-up from 0 to lr over this many steps.
         min_lr: the floor of the cosine schedule.
+        anneal_over: what the cosine schedule ends with: "steps" (the planned steps) or
+            "time" (also the steps that the measured speed predicts --max-time allows,
+            whichever is fewer); unset: "time" when --max-time is given.
         plateau_factor: the plateau schedule multiplies the LR by this, in (0, 1).
         plateau_patience: evaluations without improvement before the plateau schedule
             lowers the LR.
         early_stopping: stop after this many evaluations without improvement.
+        ema_decay: evaluate, keep as best and save an exponential moving average of the
+            weights, θ̄ ← d·θ̄ + (1-d)·θ after each step, with this decay d (e.g. 0.999);
+            0 keeps the last weights (rnnlab.train.averaging).
         eval_every: evaluate on the validation split every this many steps.
         save_every: checkpoint every this many steps.
         log_every: log the training loss every this many steps.
@@ -65,9 +72,11 @@ class TrainConfig:
     schedule: str = "constant"
     warmup_steps: int = 0
     min_lr: float = 0.0
+    anneal_over: str | None = None
     plateau_factor: float = 0.5
     plateau_patience: int = 3
     early_stopping: int | None = None
+    ema_decay: float = 0.0
     eval_every: int = 200
     save_every: int = 500
     log_every: int = 20
@@ -94,6 +103,12 @@ class TrainConfig:
             raise InputError(
                 f"--schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}"
             )
+        if self.anneal_over is not None and self.anneal_over not in ANNEAL_OVER:
+            raise InputError(
+                f"--anneal-over must be one of {', '.join(ANNEAL_OVER)}, got {self.anneal_over!r}"
+            )
+        if not 0 <= self.ema_decay < 1:
+            raise InputError(f"--ema-decay must be in [0, 1) (0: off), got {self.ema_decay!r}")
         if not self.lr > 0:
             raise InputError(f"--lr must be positive, got {self.lr!r}")
         if self.grad_clip is not None and not self.grad_clip > 0:
@@ -133,6 +148,11 @@ class TrainConfig:
     def __repr__(self) -> str:
         return compact_repr(self)
 
+    @property
+    def anneals_over_time(self) -> bool:
+        """Whether the cosine schedule ends with the --max-time budget (see anneal_over)."""
+        return self.max_time is not None and (self.anneal_over or "time") == "time"
+
     def engine_options(self) -> dict:
         """The keyword arguments both engines take from this config."""
         options = dict(
@@ -146,6 +166,14 @@ class TrainConfig:
         if self.engine == "torch":
             options.update(backend=self.backend, device=self.device, compile=self.compile)
         return options
+
+
+def with_legacy(stored):
+    """A stored training config as this version reads it: a run saved before
+    ``anneal_over`` existed annealed over its steps, and keeps doing so when resumed."""
+    if isinstance(stored, dict) and "anneal_over" not in stored:
+        return {**stored, "anneal_over": "steps"}
+    return stored
 
 
 def flag(name: str) -> str:

@@ -10,6 +10,13 @@ Warmup: for step ≤ warmup_steps the rate grows linearly, base · step / warmup
 Cosine: base → min_lr over the steps after warmup, min_lr + ½(base - min_lr)(1 + cos πp).
 Plateau: the rate is multiplied by ``factor`` after ``patience`` evaluations without a new
 best validation loss (like torch's ReduceLROnPlateau in 'min' mode with threshold 0).
+
+A time budget (``max_time``, seconds): cosine must end when the time does, though how many
+steps fit in it is only known as training goes. After n steps in ``elapsed`` seconds the
+measured speed predicts N = max_time · n / elapsed steps in all, so step n + 1 anneals over
+min(total_steps, N) steps: at the last step the time allows, the rate is min_lr. The
+prediction is re-made every step (evaluations and a slower machine after a resume count),
+and it needs no state of its own: ``elapsed`` and the step are the trainer's progress.
 """
 
 import math
@@ -25,8 +32,10 @@ class Schedule:
         min_lr: float = 0.0,
         factor: float = 0.5,
         patience: int = 3,
+        max_time: float | None = None,
     ):
         self.kind = kind
+        self.max_time = max_time  # anneal cosine within this many seconds, too
         self.base_lr = base_lr
         self.total_steps = max(1, total_steps)
         self.warmup_steps = warmup_steps
@@ -37,16 +46,26 @@ class Schedule:
         self.best = math.inf
         self.bad_evals = 0
 
-    def lr_at(self, step: int) -> float:
+    def lr_at(self, step: int, elapsed: float | None = None) -> float:
+        """The rate of step ``step``; ``elapsed``: seconds the ``step - 1`` before it took."""
         if self.warmup_steps and step <= self.warmup_steps:
             return self.base_lr * step / self.warmup_steps
         if self.kind == "cosine":
-            span = max(1, self.total_steps - self.warmup_steps)
+            total = min(self.total_steps, self.predicted_steps(step, elapsed))
+            span = max(1, total - self.warmup_steps)
             progress = min(1.0, (step - self.warmup_steps) / span)
             return self.min_lr + 0.5 * (self.base_lr - self.min_lr) * (
                 1 + math.cos(math.pi * progress)
             )
         return self.base_lr * self.scale
+
+    def predicted_steps(self, step: int, elapsed: float | None) -> float:
+        """N = max_time · n / elapsed, the steps the budget allows at the speed measured
+        over the n = step - 1 steps done; infinite without a budget or a measurement."""
+        done = step - 1
+        if self.max_time is None or elapsed is None or elapsed <= 0.0 or done < 1:
+            return math.inf
+        return self.max_time * done / elapsed
 
     def observe(self, val_loss: float) -> None:
         if self.kind != "plateau":
