@@ -36,7 +36,7 @@ QUICK += ["--hidden", "4", "--quiet"]
 TEXT = "It was the best of times, it was the worst of times, it was the age of wisdom.\n" * 4
 
 # Every file a trained run holds (a feature that adds one adds it here).
-FILES = [*CHECKPOINT_FILES, "metrics.jsonl", "loss.png", "train.lock"]
+FILES = [*CHECKPOINT_FILES, "metrics.jsonl", "probe.json", "loss.png", "train.lock"]
 TENSOR_FILES = ("model.safetensors", "state.safetensors", "best.safetensors")
 HASHED = ("config.json", "vocab.json", *TENSOR_FILES)
 JSON_FILES = ["config.json", "vocab.json", "state.json"]
