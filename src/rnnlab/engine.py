@@ -99,7 +99,10 @@ def build_engine(spec: ModelSpec, engine: str = "numpy", **options):
 
     ``options``: seed, optimizer ("sgd" | "adam" | "adamw"), lr, weight_decay, momentum,
     grad_clip, and for torch also backend ("scratch" | "native"), device, compile.
+    An encoder–decoder's spec (a Seq2SeqSpec) gets its own engines: :func:`_seq2seq_engine`.
     """
+    if not isinstance(spec, ModelSpec):
+        return _seq2seq_engine(spec, engine, **options)
     if engine == "numpy":
         from rnnlab.numpy.engine import NumpyEngine
 
@@ -116,12 +119,40 @@ def build_engine(spec: ModelSpec, engine: str = "numpy", **options):
     raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
 
 
+def _seq2seq_engine(spec, engine: str, backend="scratch", compile=False, **options):
+    """The engine of an encoder–decoder. It is written from tensor ops only (no torch.nn
+    backend) and is not compiled: those torch options are refused rather than ignored."""
+    if engine == "numpy":
+        from rnnlab.numpy.seq2seq_engine import NumpySeq2SeqEngine
+
+        return NumpySeq2SeqEngine(spec, **options)
+    if engine != "torch":
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if backend != "scratch" or compile:
+        raise InputError(
+            "an encoder–decoder runs on the scratch torch backend, uncompiled; drop "
+            "--backend native and --compile"
+        )
+    try:
+        from rnnlab.torch.seq2seq_engine import TorchSeq2SeqEngine
+    except ImportError as exc:
+        raise InputError(
+            f"--engine torch needs PyTorch ({exc}); install it with "
+            "`pip install torch==2.13.0` or use --engine numpy"
+        ) from exc
+    return TorchSeq2SeqEngine(spec, **options)
+
+
 def initial_weights(spec: ModelSpec, seed: int | None) -> dict[str, np.ndarray]:
     """A model's initial weights for ``seed``: the NumPy model's initialisation, the one
     definition of the init schemes that both engines use (so a seed means the same
-    weights in either)."""
+    weights in either). An encoder–decoder's spec (a Seq2SeqSpec) gets its model's."""
     from rnnlab.numpy.model import Model
 
+    if not isinstance(spec, ModelSpec):  # rnnlab.seq2seq.spec.Seq2SeqSpec
+        from rnnlab.numpy.seq2seq import Seq2SeqModel
+
+        return Seq2SeqModel(spec, seed=seed).state_dict()
     return Model(spec, seed=seed).state_dict()
 
 

@@ -77,7 +77,7 @@ def test_a_fields_help_is_its_docstring_entry_joined_onto_one_line():
 def test_a_task_options_help_says_what_it_means_for_which_tasks():
     options = options_of(train)
     assert options["bits"].help == "Bits to remember (copy)."
-    assert options["num"].help == "Sequences generated (anbn, anbnan, marker)."
+    assert options["num"].help == "Sequences generated (anbn, anbnan, marker, reverse)."
     window = options["window"].help  # one flag, two meanings: each says whose it is
     assert window.startswith("Past values in each input window (sine); ") and "(marker)" in window
 
@@ -147,3 +147,13 @@ def test_help_lists_the_flags_under_headings(command):
         "Model:", "Options:"]  # fmt: skip
     assert headings == expected, text
     assert "--hidden INTEGER" in text and "H per direction." in text
+
+
+def test_the_encoder_decoders_own_settings_have_flags_explained_by_its_docstring():
+    from rnnlab.seq2seq.spec import Seq2SeqSpec
+
+    options = options_of(train)
+    docs = flags.field_docs(Seq2SeqSpec)
+    for key in ("attention", "input_feeding", "bridge", "decoder_hidden_size", "attention_size"):
+        assert key in options and options[key].help == flags._plain(docs[key]), key
+    assert "--no-input-feeding" in options["input_feeding"].secondary_opts

@@ -11,6 +11,7 @@ def test_every_task_is_registered_under_its_name_with_a_one_line_description():
     assert list(TASKS) == [
         *("anbn", "anbnan", "copy", "sine", "chars", "words", "bytes"),
         *("marker", "sentiment", "classify"),
+        *("reverse", "g2p", "seq2seq"),
     ]
     for name, cls in TASKS.items():
         assert cls.name == name

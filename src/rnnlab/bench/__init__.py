@@ -56,6 +56,7 @@ The package, one concept a module, each importing only those above it::
     machine   the matmul peak and the libraries the rows ran with
     memory    peak memory of a row, in a fresh process
     measure   the training and generation rows of one run
+    buckets   sentiment epochs: length buckets against random batches (--buckets)
     run       everything a configuration asks for: the report ``--json`` prints
     report    that report as tables for people (reads only the report and ``Shape``)
     command   the click command ``rnnlab bench``

@@ -16,8 +16,9 @@ import warnings
 
 import click
 
-from rnnlab.cli import predict, runs, tools, train
+from rnnlab.cli import dashboard, predict, runs, study, tools, train
 from rnnlab.cli.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from rnnlab.diagnostics.gates_command import gates_command
 from rnnlab.errors import InputError, describe_os_error, one_line
 from rnnlab.train.launch import Stopped
 
@@ -120,3 +121,7 @@ def _discard_stdout() -> None:
 
 for _command in (*tools.COMMANDS, train.train, *runs.COMMANDS, *predict.COMMANDS):
     cli.add_command(_command)
+for _command in dashboard.COMMANDS:  # the local pages: rnnlab dashboard, rnnlab explore
+    cli.add_command(_command)
+cli.add_command(gates_command)  # text coloured by a unit's gate
+cli.add_command(study.study)  # rnnlab study gradflow

@@ -111,6 +111,14 @@ def model_settings(names: Iterable[str] | None = None) -> list[Setting]:
     return dataclass_settings(ModelSpec, "Model", names, short)
 
 
+def seq2seq_settings(names: Iterable[str]) -> list[Setting]:
+    """The Seq2SeqSpec fields ``names`` (those no ModelSpec has: --attention, --bridge...),
+    explained by its docstring like every other field."""
+    from rnnlab.seq2seq.spec import Seq2SeqSpec
+
+    return dataclass_settings(Seq2SeqSpec, "Model", names)
+
+
 def training_settings() -> list[Setting]:
     """Every TrainConfig field."""
     return dataclass_settings(TrainConfig, "Training")

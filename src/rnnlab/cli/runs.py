@@ -6,7 +6,7 @@ import sys
 import click
 
 from rnnlab.cli.common import fail
-from rnnlab.tasks import TASKS
+from rnnlab.tasks import TASKS, Seq2SeqTask
 
 # What generate does unless told, by task (the tasks know: Task.default_prime, until_eos).
 _PRIMES = ", ".join(f"{name}: {t.default_prime!r}" for name, t in TASKS.items() if t.default_prime)
@@ -29,7 +29,13 @@ _STOP_AT_EOS = ", ".join(name for name, task in TASKS.items() if task.until_eos)
     default=None,
     help="Text runs: measure on this text file instead (the run's vocabulary; unseen → <unk>).",
 )
-def evaluate(run, split, as_json, best, engine, backend, device, batch_size, other):
+@click.option(
+    "--beam",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Encoder–decoder runs: decode with beam search of this width [greedy].",
+)
+def evaluate(run, split, as_json, best, engine, backend, device, batch_size, other, beam):
     """Evaluate a run: mean loss per target, bits per token, accuracy, the optimum if known.
 
     A classifier's evaluation gives accuracy, macro-F1, each class's precision and recall,
@@ -49,7 +55,11 @@ def evaluate(run, split, as_json, best, engine, backend, device, batch_size, oth
     if loaded.spec.one_per_sequence:
         _evaluate_classifier(loaded, split, batch_size, as_json, best)
         return
-    metrics = loaded.task.evaluate(loaded.engine, split, batch_size)
+    seq2seq = isinstance(loaded.task, Seq2SeqTask)  # an encoder–decoder decodes: --beam
+    if beam is not None and not seq2seq:
+        fail(f"--beam is for encoder–decoder runs (g2p, seq2seq, reverse), not {run}")
+    options = {"beam": beam} if beam else {}
+    metrics = loaded.task.evaluate(loaded.engine, split, batch_size, **options)
     metrics = {"run": str(run), "engine": loaded.config.engine, **metrics}
     if as_json:
         click.echo(json.dumps(metrics))
@@ -130,9 +140,22 @@ def _confusion_figure(loaded, split: str, confusion, best: bool) -> str:
 @click.option("--best", is_flag=True, help="Use the best validation weights.")
 @click.option("--engine", type=click.Choice(["numpy", "torch"]), default=None)
 @click.option("--backend", type=click.Choice(["scratch", "native"]), default=None)
+@click.option(
+    "--input",
+    "source",
+    default=None,
+    help="Encoder–decoder runs: what to decode (g2p: words; seq2seq: one per line).",
+)
+@click.option(
+    "--beam",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Encoder–decoder runs: beam search of this width (1: greedy).",
+)
 def generate(
     run, prime, length, temperature, top_k, top_p, seed, argmax, until_eos, strict, best, engine,
-    backend
+    backend, source, beam
 ):  # fmt: skip
     """Write text (or a sequence) with a trained model, streaming to stdout."""
     from rnnlab.generate import check_prime
@@ -142,6 +165,12 @@ def generate(
     overrides = {k: v for k, v in {"engine": engine, "backend": backend}.items() if v}
     loaded = load_run(run, overrides=overrides, best=best, need_data=False)  # the vocab suffices
     task = loaded.task
+    if isinstance(task, Seq2SeqTask):  # an encoder–decoder: it decodes --input
+        _translate(task, loaded.engine, source, beam)
+        return
+    if source is not None:
+        fail(f"--input is for encoder–decoder runs (g2p, seq2seq, reverse); {run} writes "
+             "text from --prime")  # fmt: skip
     if loaded.engine.spec.one_per_sequence:
         fail(f"{run} is a classifier (readout {loaded.engine.spec.readout!r}): it answers "
              "once per sequence and writes no text; use rnnlab predict or evaluate")  # fmt: skip
@@ -164,6 +193,16 @@ def generate(
         on_unknown="error" if strict else "unk", top_p=top_p,
     )  # fmt: skip
     _write(prime, stream)
+
+
+def _translate(task, engine, source, beam: int) -> None:
+    """Each source of ``--input`` and its output, one line each, tab-separated."""
+    from rnnlab.seq2seq.translate import translate
+
+    if source is None:
+        fail(f"task '{task.name}' decodes what --input gives, e.g. --input 'rhythm pneumonia'")
+    for item, output in translate(task, engine, source, beam):
+        click.echo(f"{item}\t{output}")
 
 
 def _write(prime: str, stream) -> None:

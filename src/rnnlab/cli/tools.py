@@ -70,6 +70,15 @@ def inspect(target, **given):
     from rnnlab.tables import print_summary
 
     model = _load_model_settings(target) if target else {}
+    if model.get("kind") == "seq2seq":  # an encoder–decoder run (rnnlab.seq2seq.summary)
+        from rnnlab.seq2seq.spec import Seq2SeqSpec
+        from rnnlab.seq2seq.summary import summarize_seq2seq
+
+        if any(v is not None for v in given.values()):
+            fail("the model flags describe a ModelSpec; inspect an encoder–decoder run alone")
+        spec = Seq2SeqSpec.from_dict(model)
+        print_summary(spec, summarize_seq2seq(spec), title=str(target))
+        return
     model.update({MODEL_FLAGS.get(k, k): v for k, v in given.items() if v is not None})
     if "input_size" not in model:
         fail("inspect needs a run directory, a config file, or --input-size (see --help)")

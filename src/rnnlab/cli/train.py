@@ -6,14 +6,18 @@ import click
 from rnnlab.cli import flags
 from rnnlab.cli.common import TerminalVoice
 from rnnlab.tasks import TASKS
-from rnnlab.train.options import MODEL_FIELDS
+from rnnlab.train.options import MODEL_FIELDS, SEQ2SEQ_FIELDS
 
 # What this command does with a setting, beyond setting it.
 EXTRA_HELP = {"cell": "A comma list (rnn,lstm) trains one run per cell and compares them."}
 # Flags of the command that are no field of a ModelSpec or TrainConfig.
 RUN_FLAGS = {"level", "folds", "config", "out", "overwrite", "resume", "quiet", "threads"}
 
-_SETTINGS = [*flags.model_settings(MODEL_FIELDS), *flags.training_settings()]
+_SETTINGS = [
+    *flags.model_settings(MODEL_FIELDS),
+    *flags.seq2seq_settings(SEQ2SEQ_FIELDS),
+    *flags.training_settings(),
+]
 SETTINGS = [*_SETTINGS, *flags.task_settings(TASKS, {s.key for s in _SETTINGS} | RUN_FLAGS)]
 
 

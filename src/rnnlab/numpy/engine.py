@@ -5,6 +5,7 @@ import numpy as np
 
 from rnnlab.batch import Batch
 from rnnlab.engine import EvalResult, StepResult
+from rnnlab.masks import MaskSource
 from rnnlab.model import ModelSpec
 from rnnlab.numpy.clip import global_norm, scale_grads
 from rnnlab.numpy.inference import Stepper, unsupported_reason
@@ -30,6 +31,7 @@ class NumpyEngine:
     ):
         self.spec = spec
         self.model = Model(spec, seed=seed)
+        self.masks = MaskSource(spec, seed)  # locked / embedding dropout, weight-drop
         kw = {"weight_decay": weight_decay}
         if optimizer == "sgd":
             kw["momentum"] = momentum
@@ -39,8 +41,9 @@ class NumpyEngine:
     # ------------------------------------------------------------------ training
     def loss_and_grads(self, batch: Batch, state=None, train: bool = True):
         """Forward, loss and backward: (loss, grads, final state, outputs)."""
+        masks = self.masks.draw(np.shape(batch.inputs)[1]) if train else None  # (T, B, ...)
         out, state_n, cache = self.model.forward(
-            batch.inputs, state, train=train, lengths=batch.lengths
+            batch.inputs, state, train=train, lengths=batch.lengths, masks=masks
         )
         loss, d_out = self.loss(out, batch)
         grads, _ = self.model.backward(d_out, cache)
@@ -140,11 +143,16 @@ class NumpyEngine:
 
     def rng_state(self) -> dict:
         """The dropout generators' states (JSON-able), for bitwise resumption."""
-        return {
+        state = {
             "rnn_dropout": self.model.rnn.dropout_layer.get_state(),
             "head_dropout": self.model.dropout.get_state(),
         }
+        if self.masks.active:  # only then: older checkpoints keep their exact set of keys
+            state["masks"] = self.masks.get_state()
+        return state
 
     def set_rng_state(self, state: dict) -> None:
         self.model.rnn.dropout_layer.set_state(state["rnn_dropout"])
         self.model.dropout.set_state(state["head_dropout"])
+        if "masks" in state:
+            self.masks.set_state(state["masks"])

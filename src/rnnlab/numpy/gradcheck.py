@@ -14,53 +14,18 @@ The loss used for recurrent layers is random and linear in everything the layer 
 flows into the outputs *and* the final states, and masked positions are exercised.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
 
 from rnnlab.errors import InputError
-
-
-def numerical_gradient(f: Callable[[], float], array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """Central differences of ``f()`` with respect to every element of ``array``.
-
-    ``array`` is perturbed in place and restored; ``f`` must read it on each call.
-    """
-    if not array.flags.c_contiguous:  # a flat copy would be perturbed, not the array f reads
-        raise ValueError("numerical_gradient perturbs the array in place: pass a C-contiguous one")
-    grad = np.zeros_like(array)
-    flat, gflat = array.reshape(-1), grad.reshape(-1)
-    for k in range(flat.size):
-        original = flat[k]
-        flat[k] = original + eps
-        plus = f()
-        flat[k] = original - eps
-        minus = f()
-        flat[k] = original
-        gflat[k] = (plus - minus) / (2.0 * eps)
-    return grad
-
-
-def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
-    """max |a - n| / max(max|a|, max|n|, 1e-12): the worst element against the tensor's scale."""
-    analytic, numeric = np.asarray(analytic), np.asarray(numeric)
-    scale = max(np.abs(analytic).max(initial=0.0), np.abs(numeric).max(initial=0.0), 1e-12)
-    return float(np.abs(analytic - numeric).max(initial=0.0) / scale)
-
-
-@dataclass(frozen=True)
-class GradcheckResult:
-    """One tensor's check: its name, the relative error and whether it is within ``bound``."""
-
-    name: str
-    error: float
-    bound: float
-
-    @property
-    def passed(self) -> bool:
-        return self.error <= self.bound
+from rnnlab.numpy.finite_difference import (
+    GradcheckResult,
+    GradcheckRow,
+    numerical_gradient,
+    relative_error,
+)
 
 
 def check_recurrent(
@@ -123,19 +88,26 @@ def check_model(
     use_lengths: bool = False,
     seed: int = 0,
     bound: float = 1e-6,
+    eps: float = 1e-6,
 ) -> list[GradcheckResult]:
     """Gradcheck every parameter of a whole float64 model of ``spec`` — its parts composed
     (input, stack, readout, head) — through the engine's own loss on a random batch.
 
     The targets are one per step, or one per sequence (shape (1, B)) for a readout that
-    answers once; with ``use_lengths`` the batch is padded to varied lengths.
+    answers once; with ``use_lengths`` the batch is padded to varied lengths. A spec with
+    the masked dropouts of :mod:`rnnlab.masks` is checked in training mode under one fixed
+    draw of its masks (embedding, locked, weight-drop), as a training step would see them;
+    its plain ``dropout`` must be 0, as it would draw new masks on every call.
     """
     from rnnlab.batch import Batch
+    from rnnlab.masks import MaskSource
     from rnnlab.numpy.losses import model_loss
     from rnnlab.numpy.model import Model
 
     if spec.dtype != "float64":
         raise TypeError(f"gradcheck needs a float64 model, got {spec.dtype}")
+    if spec.dropout:
+        raise ValueError("gradcheck needs dropout 0: its masks change on every call")
     rng = np.random.default_rng(seed)
     model = Model(spec, seed=seed)
     for p in model.params.values():
@@ -159,15 +131,19 @@ def check_model(
     if lengths is not None and steps == T:
         mask = np.arange(T)[:, None] < lengths[None, :]
     batch = Batch(inputs, targets, mask, lengths)
+    masks = MaskSource(spec, seed).draw(B)  # None without masked dropouts: evaluation mode
+    train = masks is not None
 
     def loss() -> float:
-        out, _, _ = model.forward(batch.inputs, train=False, lengths=lengths)
+        out, _, _ = model.forward(batch.inputs, train=train, lengths=lengths, masks=masks)
         return model_loss(spec.loss, out, batch.targets, batch.mask)[0]
 
-    out, _, cache = model.forward(batch.inputs, train=False, lengths=lengths)
+    out, _, cache = model.forward(batch.inputs, train=train, lengths=lengths, masks=masks)
     grads, _ = model.backward(model_loss(spec.loss, out, batch.targets, batch.mask)[1], cache)
     return [
-        GradcheckResult(name, relative_error(grads[name], numerical_gradient(loss, p)), bound)
+        GradcheckResult(
+            name, relative_error(grads[name], numerical_gradient(loss, p, eps=eps)), bound
+        )
         for name, p in model.params.items()
     ]
 
@@ -180,35 +156,28 @@ class GradcheckConfig(NamedTuple):
     bidirectional: bool
     use_lengths: bool
     readout: str = "per_step"  # another one: the whole model is checked (check_model)
+    masked: bool = False  # a whole embedding model with every masked dropout of rnnlab.masks
 
     @property
     def label(self) -> str:
         cell = f"rnn_{self.nonlinearity}" if self.cell == "rnn" else self.cell
+        if self.masked:
+            return f"{cell}+masks"
         return cell if self.readout == "per_step" else f"{cell}→{self.readout}"
 
 
-class GradcheckRow(NamedTuple):
-    cell: str
-    num_layers: int
-    directions: int
-    lengths: bool
-    tensors: int
-    worst: str
-    error: float
-    passed: bool
-    details: dict  # tensor name -> relative error
-
-
 def gradcheck_configs(cells=None) -> list[GradcheckConfig]:
-    """Every cell × layers {1, 2} × directions {1, 2}, plus a padded-lengths case per cell;
-    then, for the LSTM, every other readout in a whole bidirectional padded model."""
+    """Every cell × layers {1, 2} × directions {1, 2}, plus a padded-lengths case per cell
+    and a whole padded 2-layer bidirectional embedding model under embedding, locked and
+    weight-drop masks ("+masks"); then, for the LSTM, every other readout in a whole
+    bidirectional padded model."""
     from rnnlab.model import CELLS
     from rnnlab.readouts import READOUTS
 
     variants = [("rnn", "tanh"), ("rnn", "relu")] + [(c, "tanh") for c in CELLS if c != "rnn"]
     labels = {f"rnn_{n}" if c == "rnn" else c: (c, n) for c, n in variants}
     if cells:
-        unknown = [c for c in cells if c not in labels and c != "rnn"]
+        unknown = [c for c in cells if c not in labels and c not in ("rnn", "seq2seq")]
         if unknown:
             raise InputError(f"--cell {unknown[0]!r} is unknown; choose from {', '.join(labels)}")
         wanted = {labels[c] for c in cells if c in labels}
@@ -221,10 +190,15 @@ def gradcheck_configs(cells=None) -> list[GradcheckConfig]:
             for bidirectional in (False, True):
                 configs.append(GradcheckConfig(cell, nonlinearity, layers, bidirectional, False))
         configs.append(GradcheckConfig(cell, nonlinearity, 2, True, True))
+        configs.append(GradcheckConfig(cell, nonlinearity, 2, True, True, masked=True))
         if cell == "lstm":
             for readout in READOUTS:
                 if readout != "per_step":
                     configs.append(GradcheckConfig(cell, nonlinearity, 1, True, True, readout))
+    if not cells or "seq2seq" in cells:  # the encoder–decoders, whole (a Seq2SeqSpec each)
+        from rnnlab.numpy.seq2seq_gradcheck import seq2seq_configs
+
+        configs += seq2seq_configs(hidden_size=2)
     return configs
 
 
@@ -232,11 +206,16 @@ def run_gradchecks(
     configs, input_size=3, hidden_size=4, seq_len=5, batch_size=3, bound=1e-6, seed=0
 ) -> list[GradcheckRow]:
     """Run :func:`check_recurrent` for each configuration; one row per configuration."""
-    from rnnlab.model import ModelSpec
+    from rnnlab.model import MASKED_DROPOUTS, ModelSpec
     from rnnlab.numpy.model import build_recurrent
 
     rows = []
     for k, config in enumerate(configs):
+        if not isinstance(config, GradcheckConfig):  # an encoder–decoder's Seq2SeqSpec
+            from rnnlab.numpy.seq2seq_gradcheck import seq2seq_row
+
+            rows.append(seq2seq_row(config, seed=seed + k, bound=bound))
+            continue
         spec = ModelSpec(
             input_size=input_size,
             output_size=1,
@@ -247,7 +226,20 @@ def run_gradchecks(
             bidirectional=config.bidirectional,
             dtype="float64",
         )
-        if config.readout != "per_step":
+        if config.masked:
+            spec = replace(
+                spec,
+                output_size=input_size,
+                input_kind="embedding",
+                embedding_dim=hidden_size,
+                **{name: 0.3 for name in MASKED_DROPOUTS},
+            )
+            # the masks zero parts of the model, leaving tensors (peepholes) whose gradients
+            # are small next to a difference quotient's rounding at ε = 1e-6; ε = 1e-5
+            # keeps both rounding and truncation below 1e-8 of their scale
+            args = (spec, batch_size, seq_len, config.use_lengths)
+            results = check_model(*args, seed=seed + k, bound=bound, eps=1e-5)
+        elif config.readout != "per_step":
             spec = replace(spec, readout=config.readout, output_size=3, input_kind="dense")
             results = check_model(
                 spec, batch_size, seq_len, config.use_lengths, seed=seed + k, bound=bound

@@ -10,14 +10,19 @@ from rnnlab.tasks.classification import ClassificationTask
 from rnnlab.tasks.classify import ClassifyTask, TextClassificationTask
 from rnnlab.tasks.copying import CopyTask
 from rnnlab.tasks.counting import AnBn, AnBnAn
+from rnnlab.tasks.g2p import G2PTask
 from rnnlab.tasks.marker import MarkerTask
+from rnnlab.tasks.pairs_file import PairsFileTask
+from rnnlab.tasks.reverse import ReverseTask
 from rnnlab.tasks.sentiment import SentimentTask
+from rnnlab.tasks.seq2seq import Seq2SeqTask
 from rnnlab.tasks.sine import SineTask
 from rnnlab.tasks.text import Bytes, Chars, TextTask, Words
 
 _PER_STEP = (AnBn, AnBnAn, CopyTask, SineTask, Chars, Words, Bytes)
 _CLASSIFIERS = (MarkerTask, SentimentTask, ClassifyTask)  # one answer per sequence
-TASKS: dict[str, type[Task]] = {cls.name: cls for cls in (*_PER_STEP, *_CLASSIFIERS)}
+_SEQ2SEQ = (ReverseTask, G2PTask, PairsFileTask)  # a target sequence per source (encoder–decoder)
+TASKS: dict[str, type[Task]] = {cls.name: cls for cls in (*_PER_STEP, *_CLASSIFIERS, *_SEQ2SEQ)}
 
 
 def build_task(name: str, options: dict | None = None, seed: int = 0, **kw) -> Task:
@@ -34,6 +39,7 @@ __all__ = [
     "TASKS",
     "ClassificationTask",
     "ModelIO",
+    "Seq2SeqTask",
     "Task",
     "TextClassificationTask",
     "TextTask",

@@ -45,6 +45,9 @@ class TextClassificationTask(ClassificationTask):
     # accuracy 78.3 / 77.6 / 77.7% for seeds 0-2). Words seen in training only are easy to
     # memorise, so the regularisation is strong: dropout, and AdamW's decay of every weight
     # (embeddings included) by lr·wd = 0.2% a step; cosine decay settles the last epochs.
+    # Embedding dropout (whole words dropped from a batch) and locked dropout of the
+    # embedded input lowered seed 0's best validation loss from 0.477 to 0.462 and raised
+    # its final validation accuracy from 77.9% to 78.9%.
     train_defaults = {
         "input_kind": "embedding",
         "embedding_dim": 256,
@@ -52,6 +55,8 @@ class TextClassificationTask(ClassificationTask):
         "bidirectional": True,
         "readout": "final_state",
         "dropout": 0.5,
+        "embedding_dropout": 0.3,
+        "input_dropout": 0.3,
         "optimizer": "adamw",
         "weight_decay": 1.0,
         "lr": 0.002,

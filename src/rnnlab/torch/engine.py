@@ -20,10 +20,12 @@ import torch
 
 from rnnlab.batch import Batch
 from rnnlab.engine import EvalResult, StepResult
+from rnnlab.masks import MaskSource
 from rnnlab.model import ModelSpec
 from rnnlab.optimizers import OPTIMIZERS
 from rnnlab.torch.device import resolve_device
 from rnnlab.torch.losses import loss_sum
+from rnnlab.torch.masked import to_torch
 from rnnlab.torch.model import TorchModel, check_backend
 from rnnlab.torch.optim import build_optimizer, export_optimizer_state, import_optimizer_state
 from rnnlab.update import apply_update
@@ -82,6 +84,7 @@ class TorchEngine:
         dropout_seed = np.random.SeedSequence(seed).spawn(5)[4].generate_state(1)[0]
         self.generator = torch.Generator(device=self.device).manual_seed(int(dropout_seed))
         self.model.generator = self.generator
+        self.masks = MaskSource(spec, seed)  # the NumPy engine's masks, for the same seed
         self.module = self.model  # what forward runs: the model, or a DDP/compiled wrapper
         if distributed:
             from rnnlab.torch.distributed import wrap_ddp
@@ -121,12 +124,13 @@ class TorchEngine:
             return tuple(self._state(s) for s in state)
         return torch.as_tensor(state, dtype=self.dtype, device=self.device)
 
-    def _run(self, batch_inputs, state, lengths):
+    def _run(self, batch_inputs, state, lengths, masks=None):
         inputs = self._inputs(batch_inputs)
         if lengths is not None:
             lengths = torch.as_tensor(np.asarray(lengths), dtype=torch.int64)  # stays on CPU
+        masked = {} if masks is None else {"masks": to_torch(masks, self.device, self.dtype)}
         try:
-            return self.module(inputs, self._state(state), lengths)
+            return self.module(inputs, self._state(state), lengths, **masked)
         except Exception as exc:
             if self.compiled and not isinstance(exc, (ValueError, TypeError)):
                 raise RuntimeError(
@@ -156,7 +160,8 @@ class TorchEngine:
     # ------------------------------------------------------------------ training
     def train_step(self, batch: Batch, state=None) -> StepResult:
         self.module.train()
-        out, state_n = self._run(batch.inputs, state, batch.lengths)
+        masks = self.masks.draw(np.shape(batch.inputs)[1])  # rnnlab.masks; None if unused
+        out, state_n = self._run(batch.inputs, state, batch.lengths, masks)
         loss, reported = self._mean_loss(out, batch)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -259,16 +264,22 @@ class TorchEngine:
         between layers). ``torch_cpu`` (native backend): torch's global generator, which
         torch.nn's dropout between layers draws from on the CPU (cuDNN keeps its own dropout
         state on a GPU, which PyTorch does not expose: that case does not resume bitwise).
+        ``masks`` (a model with masked dropouts only): the :class:`rnnlab.masks.MaskSource`
+        generator, a NumPy one, whose masks are the NumPy engine's for the same seed.
         """
         state = {"dropout": self.generator.get_state().tolist()}
         if self.model.backend == "native":
             state["torch_cpu"] = torch.get_rng_state().tolist()
+        if self.masks.active:  # only then: older checkpoints keep their exact set of keys
+            state["masks"] = self.masks.get_state()
         return state
 
     def set_rng_state(self, state: dict) -> None:
         self.generator.set_state(torch.tensor(state["dropout"], dtype=torch.uint8))
         if "torch_cpu" in state:
             torch.set_rng_state(torch.tensor(state["torch_cpu"], dtype=torch.uint8))
+        if "masks" in state:
+            self.masks.set_state(state["masks"])
 
 
 def _compile(module, how: bool | str):

@@ -15,8 +15,9 @@ from dataclasses import fields
 
 from rnnlab.errors import InputError
 from rnnlab.model import ModelSpec
+from rnnlab.seq2seq.spec import Seq2SeqSpec
 from rnnlab.settings import expected_type, read_config_file, tomllib
-from rnnlab.tasks import TASKS, Task, build_task
+from rnnlab.tasks import TASKS, Seq2SeqTask, Task, build_task
 from rnnlab.train import memory
 from rnnlab.train.config import TrainConfig, check_engine_settings
 from rnnlab.train.session import make_spec
@@ -24,6 +25,10 @@ from rnnlab.train.session import make_spec
 # flag name -> ModelSpec field, where they differ
 MODEL_FLAGS = {"hidden": "hidden_size", "layers": "num_layers"}
 MODEL_FIELDS = {f.name for f in fields(ModelSpec)} - {"input_size", "output_size", "loss"}
+# An encoder–decoder's own model settings (--attention, --input-feeding, --bridge, ...)
+SEQ2SEQ_FIELDS = {f.name for f in fields(Seq2SeqSpec)} - MODEL_FIELDS - {
+    "source_vocab", "target_vocab"
+}  # fmt: skip
 TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
 RUN_FLAGS = {"out", "overwrite", "quiet", "resume", "config"}
 LEVEL_TASKS = {"char": "chars", "word": "words", "byte": "bytes"}
@@ -32,6 +37,7 @@ LEVEL_TASKS = {"char": "chars", "word": "words", "byte": "bytes"}
 SETTING_TYPES = {
     **{f.name: f.type for f in fields(ModelSpec) if f.name in MODEL_FIELDS},
     **{name: ModelSpec.__dataclass_fields__[field].type for name, field in MODEL_FLAGS.items()},
+    **{f.name: f.type for f in fields(Seq2SeqSpec) if f.name in SEQ2SEQ_FIELDS},
     **{f.name: f.type for f in fields(TrainConfig)},
     **{key: kind for task in TASKS.values() for key, kind in task.option_types.items()},
     "out": str,
@@ -161,7 +167,7 @@ def _checked_settings(task_name: str, settings: dict, available) -> tuple[dict, 
         if key in RUN_FLAGS or (key == "level" and "level" not in task_class.option_types):
             continue
         field = MODEL_FLAGS.get(key, key)
-        if field in MODEL_FIELDS:
+        if field in MODEL_FIELDS or field in SEQ2SEQ_FIELDS:
             model[field] = value
         elif key in TRAIN_FIELDS:
             train[key] = value
@@ -176,6 +182,11 @@ def _checked_settings(task_name: str, settings: dict, available) -> tuple[dict, 
 
 
 def _checked_spec(task: Task, model: dict, config: TrainConfig, available) -> ModelSpec:
+    if isinstance(task, Seq2SeqTask):  # an encoder–decoder (rnnlab.tasks.seq2seq)
+        spec = task.make_spec(model)
+        task.check_spec(spec)
+        memory.check_memory(memory.estimate_memory(task.name, task.options, config), available)
+        return spec
     spec = make_spec(task, model)
     task.check_spec(spec)  # e.g. a per-step readout on a task that answers once
     estimate = memory.estimate_memory(task.name, task.options, config, spec)

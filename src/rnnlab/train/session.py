@@ -18,6 +18,7 @@ from rnnlab.engine import build_engine, distributed_world
 from rnnlab.errors import CheckpointError, InputError
 from rnnlab.model import ModelSpec
 from rnnlab.run_files import sha256_file
+from rnnlab.specs import spec_from_dict
 from rnnlab.tasks import (
     TASKS,
     ClassificationTask,
@@ -26,7 +27,7 @@ from rnnlab.tasks import (
     TextTask,
     build_task,
 )
-from rnnlab.train.config import TrainConfig, check_engine_settings
+from rnnlab.train.config import TrainConfig, check_engine_settings, with_legacy
 from rnnlab.train.lock import TrainingLock
 from rnnlab.train.run_dir import MetricsLog, create_run_dir
 from rnnlab.train.signals import deferred_signals
@@ -87,6 +88,8 @@ def build_task_from(
     kw = {"vocab": vocab} if issubclass(task_class, (TextTask, TextClassificationTask)) else {}
     if issubclass(task_class, ClassificationTask):  # with the vocabulary: no data to read
         kw["labels"] = _saved_labels(described, run_dir)
+    if getattr(task_class, "saves_vocabularies", False):  # seq2seq: in config.json's task
+        kw["vocabularies"] = described.get("vocabularies")
     try:
         return build_task(name, options, seed, **kw)
     except CheckpointError:
@@ -298,7 +301,8 @@ def load_run(
         raise CheckpointError(f"'{run_dir}' is a file, not a run directory; give a run's folder")
     spec, checkpoint = _load_checkpoint_of(run_dir)
     config = checkpoint.config
-    stored = _stored(lambda: TrainConfig.from_dict(config["train"]), run_dir)
+    # a run from before --anneal-over annealed over its steps, and still does
+    stored = _stored(lambda: TrainConfig.from_dict(with_legacy(config["train"])), run_dir)
     train = TrainConfig.from_dict({**stored.to_dict(), **(overrides or {})})  # flags: as given
     check_engine_settings(overrides or {}, train)
     saved_vocab = checkpoint.vocab
@@ -328,7 +332,7 @@ def _load_checkpoint_of(run_dir: Path):
                 f"{run_dir}/config.json lacks its '{key}' entry (a JSON object); "
                 "not an rnnlab run, or a damaged one: restore it"
             )
-    spec = _stored(lambda: ModelSpec.from_dict(config["model"]), run_dir)
+    spec = _stored(lambda: spec_from_dict(config["model"]), run_dir)  # or a Seq2SeqSpec
     return spec, load_checkpoint(run_dir, expected_shapes=spec.parameter_shapes())
 
 

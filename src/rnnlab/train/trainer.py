@@ -28,7 +28,9 @@ from rnnlab.batch import shard
 from rnnlab.checkpoint import save_checkpoint
 from rnnlab.engine import any_rank
 from rnnlab.errors import CheckpointError
+from rnnlab.train.averaging import WEIGHTS_PREFIX, WeightAverage
 from rnnlab.train.config import TrainConfig
+from rnnlab.train.probe_file import write_probe
 from rnnlab.train.run_dir import MetricsLog
 from rnnlab.train.schedule import Schedule
 from rnnlab.train.signals import Interrupted, deferred_signals, signal_name
@@ -94,7 +96,10 @@ class Trainer:
             min_lr=config.min_lr,
             factor=config.plateau_factor,
             patience=config.plateau_patience,
+            max_time=config.max_time if config.anneals_over_time else None,
         )
+        # --ema-decay: evaluated, kept as best and saved instead of the last weights
+        self.average = WeightAverage(config.ema_decay) if config.ema_decay else None
         self.carry = None  # the recurrent state carried between stream batches
         self.best_weights = None  # weights of a new best, waiting for the next save
         self.saved_step: int | None = None  # the step of the last checkpoint on disk
@@ -144,6 +149,8 @@ class Trainer:
         try:
             with deferred_signals() as signalled:
                 self._loop(signalled)
+            if self.average is not None and self.average.weights is not None:
+                self.engine.load_state_dict(self.average.weights)  # the model it saved
             if p.stop_reason.startswith("interrupted"):
                 raise Interrupted(signalled.signum, p.step, self.run_dir)
         finally:
@@ -169,6 +176,8 @@ class Trainer:
                 window = _Window()
             if p.step % cfg.eval_every == 0 or last:
                 record = {**(record or self.base_record()), **self.validate()}
+                if self.rank == 0:
+                    self.write_probe()
             if record is not None and self.rank == 0:
                 self.metrics.append(record)
                 if self.reporter:
@@ -197,7 +206,7 @@ class Trainer:
         batch = self.task.batch("train", p.index, cfg.batch_size, p.epoch)
         if self.world_size > 1:
             batch = shard(batch, self.rank, self.world_size)
-        self.engine.lr = self.schedule.lr_at(p.step + 1)
+        self.engine.lr = self.schedule.lr_at(p.step + 1, p.elapsed)
         result = self.engine.train_step(batch, self.carry)
         if not result.updated:
             p.stop_reason = "diverged"
@@ -208,6 +217,8 @@ class Trainer:
             )
         if self.task.stateful:
             self.carry = self.engine.detach(result.state)
+        if self.average is not None:
+            self.average.update(self.engine.state_dict())
         p.step, p.index = p.step + 1, p.index + 1
         p.tokens += batch.num_targets
         p.elapsed = self.elapsed0 + time.perf_counter() - self.started
@@ -241,7 +252,8 @@ class Trainer:
 
     def validate(self) -> dict:
         p = self.progress
-        metrics = self.task.evaluate(self.engine, "val", self.config.eval_batch_size)
+        with self._averaged_weights():
+            metrics = self.task.evaluate(self.engine, "val", self.config.eval_batch_size)
         val_loss = metrics["loss"]
         p.last_val = val_loss
         if not math.isfinite(val_loss):
@@ -251,7 +263,7 @@ class Trainer:
             )
         if val_loss < p.best_val:
             p.best_val, p.best_step, p.evals_since_best = val_loss, p.step, 0
-            self.best_weights = self.engine.state_dict()
+            self.best_weights = self._model_weights()
         else:
             p.evals_since_best += 1
         self.schedule.observe(val_loss)
@@ -259,6 +271,32 @@ class Trainer:
         if "optimal_loss" in metrics:
             out["optimal_loss"] = metrics["optimal_loss"]
         return out
+
+    def write_probe(self) -> None:
+        """Gates and a sample for the dashboard (probe.json), of the model just evaluated."""
+        with self._averaged_weights():
+            step, size = self.progress.step, self.config.eval_batch_size
+            write_probe(self.run_dir, self.engine, self.task, step, size)
+
+    # ------------------------------------------------------------------ averaging
+    def _model_weights(self) -> dict:
+        """The model training has made: the weights' average with --ema-decay, else them."""
+        if self.average is not None and self.average.weights is not None:
+            return self.average.snapshot()
+        return self.engine.state_dict()
+
+    @contextlib.contextmanager
+    def _averaged_weights(self):
+        """The engine holds the averaged weights inside (nothing changes without them)."""
+        if self.average is None or self.average.weights is None:
+            yield
+            return
+        training = self.engine.state_dict()
+        self.engine.load_state_dict(self.average.weights)
+        try:
+            yield
+        finally:
+            self.engine.load_state_dict(training)
 
     # ------------------------------------------------------------------ checkpoints
     def save(self) -> None:
@@ -278,6 +316,10 @@ class Trainer:
         if self.carry is not None:
             for k, part in enumerate(self.engine.export_state(self.carry)):
                 state_tensors[f"carry.{k}"] = part
+        averaged = self.average is not None and self.average.weights is not None
+        if averaged:  # model.safetensors: the average; training continues from these weights
+            state_tensors |= {WEIGHTS_PREFIX + k: v for k, v in weights.items()}
+            weights = self.average.snapshot()
         state = {
             **asdict(self.progress),
             "optimizer": meta,
@@ -285,6 +327,8 @@ class Trainer:
             "rng": self.engine.rng_state(),
             "has_carry": self.carry is not None,
         }
+        if averaged:
+            state["average"] = self.average.state()
         save_checkpoint(
             self.run_dir,
             model=weights,
@@ -314,6 +358,16 @@ class Trainer:
                 "resumed; evaluate and generate still work"
             )
         self.engine.load_state_dict(checkpoint.model)
+        if isinstance(state.get("average"), dict):  # model.safetensors holds an average
+            with _damaged(where, "weight average"):
+                training = {
+                    k.removeprefix(WEIGHTS_PREFIX): v
+                    for k, v in checkpoint.state_tensors.items()
+                    if k.startswith(WEIGHTS_PREFIX)
+                }
+                self.engine.load_state_dict(training)
+                if self.average is not None:
+                    self.average.load(checkpoint.model, state["average"])
         optim = {
             k.removeprefix("optim."): v
             for k, v in checkpoint.state_tensors.items()
