@@ -174,14 +174,15 @@ class Trainer:
             if p.step % cfg.log_every == 0 or last:
                 record = self.train_record(window)
                 window = _Window()
-            if p.step % cfg.eval_every == 0 or last:
+            evaluated = p.step % cfg.eval_every == 0 or last
+            if evaluated:
                 record = {**(record or self.base_record()), **self.validate()}
-                if self.rank == 0:
-                    self.write_probe()
             if record is not None and self.rank == 0:
                 self.metrics.append(record)
                 if self.reporter:
                     self.reporter.log(record)
+            if evaluated and self.rank == 0:  # after the log: a run that cannot log writes none
+                self.write_probe()
             if self.reporter:
                 self.reporter.advance(p)
             if self._stop_signalled(signalled):
