@@ -15,6 +15,7 @@ The spec is saved in a run's ``config.json`` and rebuilt from it, so a checkpoin
 one engine loads into the other.
 """
 
+import math
 from dataclasses import MISSING, asdict, dataclass, fields
 
 from rnnlab.cells import CELLS as CELL_KINDS
@@ -35,6 +36,11 @@ INITS = ("torch", "xavier")
 DTYPES = ("float32", "float64")
 # The dropouts whose masks rnnlab.masks draws, once per batch, for both engines.
 MASKED_DROPOUTS = ("embedding_dropout", "input_dropout", "locked_dropout", "weight_drop")
+
+
+def count_parameters(shapes: dict[str, tuple[int, ...]]) -> int:
+    """The number of scalars in tensors of these shapes (a spec's ``parameter_shapes()``)."""
+    return sum(math.prod(shape) for shape in shapes.values())
 
 
 @dataclass(frozen=True)
@@ -189,13 +195,7 @@ class ModelSpec:
         return shapes
 
     def num_parameters(self) -> int:
-        total = 0
-        for shape in self.parameter_shapes().values():
-            n = 1
-            for d in shape:
-                n *= d
-            total += n
-        return total
+        return count_parameters(self.parameter_shapes())
 
     # ------------------------------------------------------------------ (de)serialisation
     def to_dict(self) -> dict:

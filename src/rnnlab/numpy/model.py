@@ -137,14 +137,18 @@ class Model:
 
     def load_state_dict(self, state_dict: dict[str, np.ndarray]) -> None:
         """Copy weights in place; names and shapes must be exactly those of ``params``."""
-        missing = sorted(set(self.params) - set(state_dict))
-        extra = sorted(set(state_dict) - set(self.params))
-        if missing or extra:
-            raise ValueError(f"model state_dict mismatch: missing {missing}, unexpected {extra}")
-        for name, target in self.params.items():
-            value = np.asarray(state_dict[name])
-            if value.shape != target.shape:
-                raise ValueError(
-                    f"model expected {name} of shape {target.shape}, got {value.shape}"
-                )
-            np.copyto(target, value, casting="same_kind")
+        copy_into(self.params, state_dict)
+
+
+def copy_into(params: dict[str, np.ndarray], state_dict: dict[str, np.ndarray]) -> None:
+    """Copy ``state_dict`` into the arrays of ``params`` in place; names and shapes must be
+    exactly those of ``params`` (ValueError naming what differs)."""
+    missing = sorted(set(params) - set(state_dict))
+    extra = sorted(set(state_dict) - set(params))
+    if missing or extra:
+        raise ValueError(f"model state_dict mismatch: missing {missing}, unexpected {extra}")
+    for name, target in params.items():
+        value = np.asarray(state_dict[name])
+        if value.shape != target.shape:
+            raise ValueError(f"model expected {name} of shape {target.shape}, got {value.shape}")
+        np.copyto(target, value, casting="same_kind")

@@ -35,7 +35,7 @@ from rnnlab.numpy.bridge import LinearBridge, ZeroBridge
 from rnnlab.numpy.embedding import Embedding
 from rnnlab.numpy.linear import Linear
 from rnnlab.numpy.losses import softmax_cross_entropy
-from rnnlab.numpy.model import build_recurrent
+from rnnlab.numpy.model import build_recurrent, copy_into
 from rnnlab.seq2seq.batch import Seq2SeqBatch
 from rnnlab.seq2seq.spec import Seq2SeqSpec
 
@@ -268,14 +268,4 @@ class Seq2SeqModel:
 
     def load_state_dict(self, state_dict: dict[str, np.ndarray]) -> None:
         """Copy weights in place; names and shapes must be exactly those of ``params``."""
-        missing = sorted(set(self.params) - set(state_dict))
-        extra = sorted(set(state_dict) - set(self.params))
-        if missing or extra:
-            raise ValueError(f"model state_dict mismatch: missing {missing}, unexpected {extra}")
-        for name, target in self.params.items():
-            value = np.asarray(state_dict[name])
-            if value.shape != target.shape:
-                raise ValueError(
-                    f"model expected {name} of shape {target.shape}, got {value.shape}"
-                )
-            np.copyto(target, value, casting="same_kind")
+        copy_into(self.params, state_dict)

@@ -33,7 +33,15 @@ from dataclasses import MISSING, asdict, dataclass, fields
 
 from rnnlab.cells import CELLS as CELL_KINDS
 from rnnlab.errors import InputError
-from rnnlab.model import CELLS, DTYPES, GATES, INITS, ModelSpec, compact_repr
+from rnnlab.model import (
+    CELLS,
+    DTYPES,
+    GATES,
+    INITS,
+    ModelSpec,
+    compact_repr,
+    count_parameters,
+)
 from rnnlab.settings import check_fields
 
 ATTENTIONS = ("bahdanau", "dot", "general", "none")
@@ -223,13 +231,7 @@ class Seq2SeqSpec:
         return tuple({"h": "hidden", "c": "cell"}[s] for s in CELL_KINDS[self.cell].states)
 
     def num_parameters(self) -> int:
-        total = 0
-        for shape in self.parameter_shapes().values():
-            n = 1
-            for d in shape:
-                n *= d
-            total += n
-        return total
+        return count_parameters(self.parameter_shapes())
 
     # ------------------------------------------------------------------ (de)serialisation
     def to_dict(self) -> dict:

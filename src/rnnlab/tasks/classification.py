@@ -24,13 +24,11 @@ from typing import NamedTuple
 import numpy as np
 
 from rnnlab.batch import Batch
-from rnnlab.data.buckets import bucketed_batches, count_batches, sorted_batches
 from rnnlab.data.labelled import DEFAULT_FOLDS, deduplicate, fold_split
 from rnnlab.errors import DataError, InputError
 from rnnlab.tasks.base import SPLITS, ModelIO, Task, _Totals
+from rnnlab.tasks.bucketing import LengthBuckets
 from rnnlab.tasks.scores import classification_scores, confusion_matrix
-
-_SPLIT_ID = {"train": 0, "val": 1, "test": 2}
 
 
 class Examples(NamedTuple):
@@ -44,7 +42,7 @@ class Examples(NamedTuple):
         return np.array([len(s) for s in self.ids], dtype=np.int64)  # (N,)
 
 
-class ClassificationTask(Task):
+class ClassificationTask(LengthBuckets, Task):
     """Base class: subclasses implement :meth:`read`, :meth:`encode` and ``input_size``."""
 
     defaults = {"buckets": 10, "fold": 0, "num_folds": DEFAULT_FOLDS}
@@ -158,27 +156,8 @@ class ClassificationTask(Task):
         return int(np.bincount(labels, minlength=len(self.label_names)).argmax())
 
     # ------------------------------------------------------------------ batches
-    def batches(self, split: str, batch_size: int, epoch: int = 0) -> list[np.ndarray]:
-        """The split's batches as example indices: training within length buckets,
-        shuffled by (seed, epoch); evaluation in length order."""
-        self.check_split(split)
-        key = (split, batch_size, epoch if split == "train" else 0)
-        if self._plan is None or self._plan[0] != key:
-            lengths = self.splits[split].lengths
-            if split == "train":
-                rng = self.rng(_SPLIT_ID[split], epoch)
-                plan = bucketed_batches(lengths, batch_size, self.options["buckets"], rng)
-            else:
-                plan = sorted_batches(lengths, batch_size)
-            self._plan = (key, plan)
-        return self._plan[1]
-
-    def num_batches(self, split, batch_size):
-        self.check_split(split)
-        lengths = self.splits[split].lengths
-        if split == "train":
-            return count_batches(lengths, batch_size, self.options["buckets"])
-        return -(-len(lengths) // batch_size)
+    def split_lengths(self, split: str) -> np.ndarray:
+        return self.splits[split].lengths  # (N,)
 
     def batch(self, split, index, batch_size, epoch=0) -> Batch:
         chosen = self.batches(split, batch_size, epoch)[index]

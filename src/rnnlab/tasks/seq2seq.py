@@ -22,13 +22,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from rnnlab.data.buckets import bucketed_batches, count_batches, sorted_batches
+from rnnlab.data.buckets import sorted_batches
 from rnnlab.errors import DataError, InputError
 from rnnlab.seq2seq.batch import Seq2SeqBatch, make_batch
 from rnnlab.seq2seq.decode import beam_search, greedy
 from rnnlab.seq2seq.scores import score
 from rnnlab.seq2seq.spec import Seq2SeqSpec
 from rnnlab.tasks.base import ModelIO, Task, _Totals
+from rnnlab.tasks.bucketing import LengthBuckets
 
 BOS, EOS = 0, 1
 SPEC_KEYS = tuple(
@@ -36,7 +37,6 @@ SPEC_KEYS = tuple(
     for name in Seq2SeqSpec.__dataclass_fields__
     if name not in ("source_vocab", "target_vocab")
 )
-_SPLIT_ID = {"train": 0, "val": 1, "test": 2}
 
 
 class Pairs(NamedTuple):
@@ -47,7 +47,7 @@ class Pairs(NamedTuple):
     targets: list[np.ndarray]
 
 
-class Seq2SeqTask(Task):
+class Seq2SeqTask(LengthBuckets, Task):
     """Base class: subclasses implement :meth:`read_splits` and name their tokens."""
 
     defaults = {"buckets": 10}
@@ -124,27 +124,8 @@ class Seq2SeqTask(Task):
                     )
         return self._splits
 
-    def _lengths(self, split: str) -> np.ndarray:
+    def split_lengths(self, split: str) -> np.ndarray:
         return np.array([len(s) for s in self.splits[split].sources], dtype=np.int64)  # (N,)
-
-    def batches(self, split: str, batch_size: int, epoch: int = 0) -> list[np.ndarray]:
-        self.check_split(split)
-        key = (split, batch_size, epoch if split == "train" else 0)
-        if self._plan is None or self._plan[0] != key:
-            lengths = self._lengths(split)
-            if split == "train":
-                rng = self.rng(_SPLIT_ID[split], epoch)
-                plan = bucketed_batches(lengths, batch_size, self.options["buckets"], rng)
-            else:
-                plan = sorted_batches(lengths, batch_size)
-            self._plan = (key, plan)
-        return self._plan[1]
-
-    def num_batches(self, split, batch_size):
-        self.check_split(split)
-        if split == "train":
-            return count_batches(self._lengths(split), batch_size, self.options["buckets"])
-        return -(-len(self.splits[split].sources) // batch_size)
 
     def batch(self, split, index, batch_size, epoch=0) -> Seq2SeqBatch:
         chosen = self.batches(split, batch_size, epoch)[index]
