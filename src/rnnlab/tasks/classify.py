@@ -46,8 +46,8 @@ class TextClassificationTask(ClassificationTask):
     # memorise, so the regularisation is strong: dropout, and AdamW's decay of every weight
     # (embeddings included) by lr·wd = 0.2% a step; cosine decay settles the last epochs.
     # Embedding dropout (whole words dropped from a batch) and locked dropout of the
-    # embedded input lowered seed 0's best validation loss from 0.477 to 0.462 and raised
-    # its final validation accuracy from 77.9% to 78.9%.
+    # embedded input against that overfitting: with them seed 0 ended at val accuracy 78.9%
+    # and val loss 0.50 (best 0.46), where without them val loss rose to 0.63 by the end.
     train_defaults = {
         "input_kind": "embedding",
         "embedding_dim": 256,
