@@ -37,6 +37,7 @@ from rnnlab.run_files import (
     parse_run_json,
     read_run_file,
 )
+from rnnlab.train.lock import process_alive
 
 MAX_METRICS_BYTES = 256 << 20  # a dashboard refuses a larger log rather than stall on it
 STALE_SECONDS = 60.0  # a trainer on another host counts as live while it logs this recently
@@ -187,18 +188,7 @@ def training_status(path: Path) -> str:
     if record.get("host") != socket.gethostname():
         fresh = _age(path / METRICS_FILE) < STALE_SECONDS
         return "training" if fresh else "stopped"
-    return "training" if isinstance(pid, int) and _alive(pid) else "stopped"
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, under another user
-        return True
+    return "training" if isinstance(pid, int) and process_alive(pid) else "stopped"
     return True
 
 

@@ -168,7 +168,14 @@ def _write_record(fd: int, record: dict) -> None:
 def _alive_here(record: dict) -> bool:
     """Whether the record names a process that still runs on this host."""
     pid = record.get("pid")
-    if record.get("host") != _host() or not isinstance(pid, int) or pid <= 0:
+    if record.get("host") != _host() or not isinstance(pid, int):
+        return False
+    return process_alive(pid)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host (signal 0 asks without sending anything)."""
+    if pid <= 0:
         return False
     try:
         os.kill(pid, 0)
