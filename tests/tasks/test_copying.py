@@ -137,3 +137,38 @@ def test_copy_options_of_the_wrong_type_name_their_flag(options, message):
 
 def test_the_options_are_checked_without_building_anything():
     assert CopyTask.check_options({"delay": 10**9}) == {**CopyTask.defaults, "delay": 10**9}
+
+
+@pytest.mark.parametrize(
+    ("delay", "forget_bias", "steps"),
+    [(None, 3.0, 3000), (10, 3.0, 3000), (50, round(math.log(50) + 0.5, 2), 5000),
+     (100, round(math.log(100) + 0.5, 2), 10000), (200, round(math.log(200) + 0.5, 2), 20000)],
+)  # fmt: skip
+def test_the_defaults_scale_with_the_delay(delay, forget_bias, steps):
+    """b = ln D + 0.5 (at least 3): a cell remembers ~1 + e^b ≈ 1.6·D steps from the start."""
+    settings = {} if delay is None else {"delay": delay}
+    defaults = CopyTask.training_defaults(settings)
+    assert defaults["forget_bias"] == forget_bias
+    assert defaults["steps"] == steps
+    assert 1 + math.exp(defaults["forget_bias"]) >= 1.5 * (delay or 10)
+    assert {k: v for k, v in defaults.items() if k not in ("forget_bias", "steps")} == {
+        k: v for k, v in CopyTask.train_defaults.items() if k not in ("forget_bias", "steps")
+    }
+
+
+def test_the_scaled_defaults_reach_a_run_and_a_flag_still_wins():
+    from rnnlab.train.options import build_from_settings
+
+    _, spec, config = build_from_settings("copy", {"cell": "lstm", "delay": 100})
+    assert (spec.forget_bias, config.steps) == (round(math.log(100) + 0.5, 2), 10000)
+    _, spec, config = build_from_settings(
+        "copy", {"cell": "lstm", "delay": 100, "forget_bias": 1.0, "epochs": 2}
+    )
+    assert (spec.forget_bias, config.steps, config.epochs) == (1.0, None, 2)
+
+
+def test_solved_means_every_validation_sequence_recalled():
+    task = CopyTask({"delay": 2, "eval_sequences": 8})
+    assert task.solved(task.evaluate(PerfectMemory(), "val"))
+    assert not task.solved(task.evaluate(Chance(), "val"))
+    assert not task.solved({"sequence_accuracy": 0.999})

@@ -169,3 +169,27 @@ def test_a_limit_the_user_gives_is_not_cut_by_a_task_default(tmp_path):
     assert trainer.limit() == (
         "--epochs 1, before --steps 300 (300 steps), or --max-time 60s if that comes first"
     )
+
+
+def test_stop_when_solved_stops_at_the_first_solved_evaluation(tmp_path):
+    """The run ends at the first evaluation whose metrics the task calls solved, saved with
+    the reason; without the option it trains on to its planned steps."""
+    from rnnlab.run_files import STATE_FILE
+    from rnnlab.train.options import build_from_settings
+    from rnnlab.train.session import start_run
+
+    settings = {"cell": "rnn", "delay": 1, "hidden": 16, "steps": 1000, "eval_every": 50}
+    task, spec, config = build_from_settings("copy", {**settings, "stop_when_solved": True})
+    trainer = start_run(task, spec, config, tmp_path / "solved")
+    step = trainer.progress.step
+    assert trainer.progress.stop_reason == "solved" and step < 1000 and step % 50 == 0
+    assert task.evaluate(trainer.engine, "val")["sequence_accuracy"] == 1.0
+    state = json.loads((tmp_path / "solved" / STATE_FILE).read_text())
+    assert (state["step"], state["stop_reason"]) == (step, "solved")
+    records = [json.loads(line) for line in (tmp_path / "solved" / "metrics.jsonl").open()]
+    solved_at = [r["step"] for r in records if r.get("val_sequence_accuracy") == 1.0]
+    assert solved_at[0] == step  # not one evaluation later
+
+    task, spec, config = build_from_settings("copy", {**settings, "steps": step + 100})
+    trainer = start_run(task, spec, config, tmp_path / "on")
+    assert trainer.progress.step == step + 100

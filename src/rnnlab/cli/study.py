@@ -1,5 +1,6 @@
-"""``rnnlab study``: the classic experiments, each one command. ``study gradflow`` draws
-‖∂L/∂h_t‖ over T steps for fresh RNN, GRU and LSTM models on one figure.
+"""``rnnlab study``: the classic experiments, each one command. ``study copy`` is the memory
+test (:mod:`rnnlab.study.copy_study`); ``study gradflow`` draws ‖∂L/∂h_t‖ over T steps for
+fresh RNN, GRU and LSTM models on one figure.
 
 It is ``rnnlab diagnose --compare-cells`` (:func:`rnnlab.diagnostics.command.compare_fresh_cells`)
 with the settings of the tutorial's figure: one copy-task batch whose length is ``--steps``
@@ -63,3 +64,94 @@ def gradflow(steps, cells, hidden, batch_size, engine, seed, out):
         raise InputError(f"cannot create --out '{out}' ({e.strerror})") from e
     path = figures.plot_gradient_flow(Path(out) / "gradflow.png", curves, LOW, HIGH)
     click.echo(f"wrote {path}")
+
+
+def _whole_numbers(text: str, flag: str, least: int) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise InputError(
+            f"{flag} must be whole numbers separated by commas, got {text!r}"
+        ) from None
+    if any(v < least for v in values) or len(set(values)) != len(values):
+        raise InputError(f"{flag} must be distinct numbers of at least {least}, got {text!r}")
+    return values
+
+
+# What a study sets itself, or what would put a run's files elsewhere: not for --train-flags.
+STUDY_SETS = ("--delay", "--cell", "--seed", "--engine", "--backend", "--out", "--resume",
+              "--threads", "--config")  # fmt: skip
+
+
+def _train_flags(text: str) -> list[str]:
+    import shlex
+
+    try:
+        flags = shlex.split(text)
+    except ValueError as e:
+        raise InputError(f"--train-flags cannot be read ({e}): {text!r}") from None
+    for flag in flags:
+        if flag.split("=")[0] in STUDY_SETS:
+            raise InputError(f"--train-flags may not set {flag.split('=')[0]}: the study "
+                             "sets it for every run (use the study's own flag)")  # fmt: skip
+    return flags
+
+
+@study.command("copy")
+@click.option("--delays", default="10,50,100,200", show_default=True,
+              help="Delays of the copy task, comma-separated.")  # fmt: skip
+@click.option("--cells", default="rnn,lstm,gru", show_default=True)
+@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Seeds 0..N-1 of every delay and cell.")  # fmt: skip
+@click.option("--engine", type=click.Choice(["numpy", "torch"]), default="numpy",
+              show_default=True)  # fmt: skip
+@click.option("--backend", type=click.Choice(["scratch", "native"]), default="scratch",
+              show_default=True, help="The torch engine's backend.")  # fmt: skip
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Runs trained side by side, one thread each.")  # fmt: skip
+@click.option("--train-flags", default="", metavar="FLAGS",
+              help="Flags added to every run's `rnnlab train copy` (e.g. \"--hidden 32\"); "
+                   "none by default: the study measures the task's defaults.")  # fmt: skip
+@click.option("--out", type=click.Path(), default="runs/copy-study", show_default=True,
+              help="The study's folder; the same command again resumes it.")  # fmt: skip
+def copy(delays, cells, seeds, engine, backend, jobs, train_flags, out):
+    """Recall over delays for every cell: the RNN vs LSTM memory test, resumable.
+
+    Trains ``rnnlab train copy --delay D --cell C --seed S --stop-when-solved`` for every
+    combination with the task's defaults (which scale with the delay), scores each run's
+    best-validation weights on the test split and writes OUT/study.json, a table and
+    recall_vs_delay.png. Interrupt it at will: the same command resumes.
+    """
+    from rnnlab.cells import cell_kind
+    from rnnlab.study.copy_study import CopyStudy, check_study_folder
+    from rnnlab.study.record import table
+
+    cell_names = [c.strip() for c in cells.split(",")]
+    for name in cell_names:
+        cell_kind(name)  # an unknown cell: one line, before anything trains
+    if len(set(cell_names)) != len(cell_names):
+        raise InputError(f"--cells lists a cell twice: {cells!r}")
+    settings = {
+        "delays": _whole_numbers(delays, "--delays", least=0),
+        "cells": cell_names,
+        "seeds": list(range(seeds)),
+        "engine": engine,
+        "backend": backend if engine == "torch" else "scratch",
+        "train_flags": _train_flags(train_flags),
+    }
+    check_study_folder(Path(out))
+    runner = CopyStudy(Path(out), settings, say=click.echo)
+    total = len(runner.study["runs"])
+    click.echo(f"copy study in {out}: {total} runs, {jobs} at a time; logs beside each run")
+    result = runner.run(jobs)
+    rows = table(result["runs"])
+    click.echo("\ntest recall, mean ± std over seeds (best-validation weights)")
+    click.echo(f"{'delay':>6}" + "".join(f"{c:>20}" for c in settings["cells"]))
+    for delay in settings["delays"]:
+        cells_text = []
+        for cell in settings["cells"]:
+            row = next((r for r in rows if r["delay"] == delay and r["cell"] == cell), None)
+            cells_text.append(f"{row['recall_mean']:.3f} ± {row['recall_std']:.3f} ({row['n']})"
+                              if row else "–")  # fmt: skip
+        click.echo(f"{delay:>6}" + "".join(f"{t:>20}" for t in cells_text))
+    click.echo(f"wrote {Path(out) / 'study.json'}")

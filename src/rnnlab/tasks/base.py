@@ -87,6 +87,18 @@ class Task:
         """The exact best achievable loss on ``split``, where the task knows it."""
         return None
 
+    @classmethod
+    def training_defaults(cls, settings: dict) -> dict[str, Any]:
+        """The trainer settings this task works best with, given the user's ``settings``
+        (flags and config file merged, task options among them): ``train_defaults`` unless
+        a task's best settings depend on its options (the copy task's on its delay)."""
+        return dict(cls.train_defaults)
+
+    def solved(self, val_metrics: dict) -> bool:
+        """Whether ``evaluate``'s metrics on the validation split mean the task is solved
+        (what ``--stop-when-solved`` stops at). Never, unless a task knows its answer."""
+        return False
+
     def figures(self) -> dict[str, Callable[..., Path]]:
         """The task's own figures for a finished run: file name -> ``draw(plots, path,
         engine)``, which draws with :mod:`rnnlab.plots` (passed in, as matplotlib is

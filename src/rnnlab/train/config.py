@@ -46,6 +46,9 @@ class TrainConfig:
         plateau_patience: evaluations without improvement before the plateau schedule
             lowers the LR.
         early_stopping: stop after this many evaluations without improvement.
+        stop_when_solved: stop at the first evaluation at which the task counts as solved
+            (copy: every bit of every validation sequence recalled); tasks without such a
+            criterion train on.
         ema_decay: evaluate, keep as best and save an exponential moving average of the
             weights, θ̄ ← d·θ̄ + (1-d)·θ after each step, with this decay d (e.g. 0.999);
             0 keeps the last weights (rnnlab.train.averaging).
@@ -76,6 +79,7 @@ class TrainConfig:
     plateau_factor: float = 0.5
     plateau_patience: int = 3
     early_stopping: int | None = None
+    stop_when_solved: bool = False
     ema_decay: float = 0.0
     eval_every: int = 200
     save_every: int = 500

@@ -16,7 +16,8 @@ from rnnlab.errors import InputError
 EXIT_DIVERGED = 1
 # What --resume may change: how long, how often and on what; never what is trained.
 RESUMABLE = frozenset({"steps", "epochs", "max_time", "eval_every", "save_every", "log_every",
-                       "engine", "backend", "device", "compile", "early_stopping"})  # fmt: skip
+                       "engine", "backend", "device", "compile", "early_stopping",
+                       "stop_when_solved"})  # fmt: skip
 
 
 class Stopped(Exception):

@@ -150,7 +150,7 @@ def task_defaults(task_class, settings: dict) -> dict:
     on a task whose default is 5 epochs trains 2,400 steps. When the user gives both, the
     first reached wins (see ``Trainer.planned_steps``).
     """
-    defaults = dict(task_class.train_defaults)
+    defaults = task_class.training_defaults(settings)
     if any(settings.get(k) is not None for k in LIMITS):
         for key in LIMITS:
             defaults.pop(key, None)

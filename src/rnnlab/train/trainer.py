@@ -105,6 +105,7 @@ class Trainer:
         self.saved_step: int | None = None  # the step of the last checkpoint on disk
         self.run_config = run_config  # config.json's content, saved with every checkpoint
         self.notes: list[str] = []  # one-line remarks for the user (e.g. a cross-engine resume)
+        self.last_metrics: dict = {}  # the latest validation metrics
 
     def planned_steps(self) -> int:
         """--steps, or --epochs × batches per epoch, whichever ends first."""
@@ -191,6 +192,8 @@ class Trainer:
                 p.stop_reason = (
                     f"early stopping: no improvement in {p.evals_since_best} evaluations"
                 )
+            elif evaluated and cfg.stop_when_solved and self.task.solved(self.last_metrics):
+                p.stop_reason = "solved"
             elif cfg.max_time is not None and p.elapsed >= cfg.max_time:
                 p.stop_reason = f"--max-time {cfg.max_time:g}s reached"
             if p.stop_reason or last or p.step % cfg.save_every == 0:
@@ -255,6 +258,7 @@ class Trainer:
         p = self.progress
         with self._averaged_weights():
             metrics = self.task.evaluate(self.engine, "val", self.config.eval_batch_size)
+        self.last_metrics = metrics  # what --stop-when-solved asks the task about
         val_loss = metrics["loss"]
         p.last_val = val_loss
         if not math.isfinite(val_loss):
