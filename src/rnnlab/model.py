@@ -22,7 +22,7 @@ from rnnlab.cells import CELLS as CELL_KINDS
 from rnnlab.cells import parameter_name
 from rnnlab.errors import InputError
 from rnnlab.readouts import readout_kind
-from rnnlab.settings import check_fields
+from rnnlab.settings import check_fields, from_fields
 
 # Derived from the one registry of cells (rnnlab.cells), kept here for the spec's readers.
 CELLS = tuple(CELL_KINDS)
@@ -203,14 +203,7 @@ class ModelSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelSpec":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise InputError(f"unknown model setting(s) {unknown}; known: {sorted(known)}")
-        missing = [f.name for f in fields(cls) if f.default is MISSING and f.name not in d]
-        if missing:
-            raise InputError(f"the model settings lack {', '.join(missing)}")
-        return cls(**d)
+        return from_fields(cls, d, "model")
 
     def __repr__(self) -> str:
         return compact_repr(self, skip=() if self.gates == 4 else ("forget_bias",))

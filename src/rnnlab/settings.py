@@ -11,7 +11,7 @@ import json
 import math
 import types
 from collections.abc import Callable
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Union, get_args, get_origin
 
@@ -57,6 +57,19 @@ def expected_type(value, annotation) -> str | None:
         return None
     expected = " or ".join(_WORDS[kind] for kind in named)
     return f"{expected} (or omitted)" if type(None) in kinds else expected
+
+
+def from_fields(cls, d: dict, what: str):
+    """``cls(**d)`` for the dataclass ``cls``, once ``d`` names only its fields and all of
+    those without a default: InputError naming the ``what`` settings otherwise."""
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(d) - known)
+    if unknown:
+        raise InputError(f"unknown {what} setting(s) {unknown}; known: {sorted(known)}")
+    missing = [f.name for f in fields(cls) if f.default is MISSING and f.name not in d]
+    if missing:
+        raise InputError(f"the {what} settings lack {', '.join(missing)}")
+    return cls(**d)
 
 
 def check_fields(obj, name_of: Callable[[str], str]) -> None:

@@ -29,7 +29,7 @@ other model. The spec is saved in a run's ``config.json`` (:meth:`to_dict`) and 
 from it (:meth:`from_dict`).
 """
 
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 from rnnlab.cells import CELLS as CELL_KINDS
 from rnnlab.errors import InputError
@@ -42,7 +42,7 @@ from rnnlab.model import (
     compact_repr,
     count_parameters,
 )
-from rnnlab.settings import check_fields
+from rnnlab.settings import check_fields, from_fields
 
 ATTENTIONS = ("bahdanau", "dot", "general", "none")
 BRIDGES = ("linear", "zeros")
@@ -239,15 +239,7 @@ class Seq2SeqSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Seq2SeqSpec":
-        d = {k: v for k, v in d.items() if k != "kind"}
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise InputError(f"unknown model setting(s) {unknown}; known: {sorted(known)}")
-        missing = [f.name for f in fields(cls) if f.default is MISSING and f.name not in d]
-        if missing:
-            raise InputError(f"the model settings lack {', '.join(missing)}")
-        return cls(**d)
+        return from_fields(cls, {k: v for k, v in d.items() if k != "kind"}, "model")
 
     def __repr__(self) -> str:
         return compact_repr(self)

@@ -5,12 +5,12 @@ it, and a task's own defaults fill whatever neither gives. ``repr`` shows only t
 that differ from the defaults.
 """
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 from rnnlab.errors import InputError
 from rnnlab.model import compact_repr
 from rnnlab.optimizers import OPTIMIZERS
-from rnnlab.settings import check_fields
+from rnnlab.settings import check_fields, from_fields
 
 SCHEDULES = ("constant", "cosine", "plateau")
 ANNEAL_OVER = ("steps", "time")
@@ -143,11 +143,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise InputError(f"unknown training setting(s) {unknown}")
-        return cls(**d)
+        return from_fields(cls, d, "training")
 
     def __repr__(self) -> str:
         return compact_repr(self)
