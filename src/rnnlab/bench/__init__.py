@@ -57,6 +57,8 @@ The package, one concept a module, each importing only those above it::
     memory    peak memory of a row, in a fresh process
     measure   the training and generation rows of one run
     buckets   sentiment epochs: length buckets against random batches (--buckets)
+    seq2seq_baseline  the plain PyTorch encoder–decoder (imports torch; loaded only when timed)
+    seq2seq   the g2p encoder–decoder's training step per engine (--seq2seq)
     run       everything a configuration asks for: the report ``--json`` prints
     report    that report as tables for people (reads only the report and ``Shape``)
     command   the click command ``rnnlab bench``

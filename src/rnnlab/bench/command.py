@@ -50,6 +50,8 @@ def parse_list(values: tuple[str, ...], allowed: tuple[str, ...], flag: str) -> 
               help="Peak memory of each row (one short process each).")  # fmt: skip
 @click.option("--buckets", is_flag=True,
               help="Instead: sentiment epochs, length buckets against random batches.")  # fmt: skip
+@click.option("--seq2seq", is_flag=True,
+              help="Instead: a g2p encoder–decoder training step vs plain PyTorch.")  # fmt: skip
 @click.option("--quick", is_flag=True, help="Few runs and short samples (tests, smoke checks).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 def bench_command(
@@ -63,6 +65,7 @@ def bench_command(
     generation,
     memory,
     buckets,
+    seq2seq,
     quick,
     as_json,
 ):
@@ -78,6 +81,8 @@ def bench_command(
     default_engines = DEFAULT_ENGINES if torch_available() else ("numpy",)
     if buckets:
         return _bench_buckets(engines, default_engines, threads, repeats, warmup, quick, as_json)
+    if seq2seq:
+        return _bench_seq2seq(engines, threads, repeats, warmup, min_time, quick, as_json)
     config = BenchConfig(
         shapes=tuple(dict.fromkeys(map(parse_shape, shapes))) or tuple(NAMED_SHAPES.values()),
         cells=tuple(parse_list(cells, CELLS, "--cell")) if cells else ("lstm",),
@@ -129,6 +134,29 @@ def _bench_buckets(engines, default_engines, threads, repeats, warmup, quick, as
         click.echo(json.dumps(report, indent=1))
     else:
         buckets.print_buckets(report)
+
+
+def _bench_seq2seq(engines, threads, repeats, warmup, min_time, quick, as_json):
+    """``--seq2seq``: the g2p model's training step in each engine and plain PyTorch."""
+    from rnnlab.bench import seq2seq
+    from rnnlab.threads import thread_limit
+
+    allowed = seq2seq.ENGINES if torch_available() else ("numpy",)
+    chosen = parse_list(engines, allowed, "--engines") if engines else list(allowed)
+    if any(e != "numpy" for e in chosen):
+        import torch  # noqa: F401  before the thread limit, so that the limit reaches torch
+    with thread_limit(threads):
+        report = seq2seq.bench_seq2seq(
+            chosen,
+            warmup=_given(warmup, 1 if quick else 2),
+            repeats=_given(repeats, 2 if quick else 10),
+            min_time=_given(min_time, 0.0 if quick else 3.0),
+        )
+    report["threads"] = threads
+    if as_json:
+        click.echo(json.dumps(report, indent=1))
+    else:
+        seq2seq.print_seq2seq(report)
 
 
 def _given(value, default):

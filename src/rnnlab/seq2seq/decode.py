@@ -9,14 +9,24 @@ A decoder (``engine.decoder()``) offers three calls over NumPy arrays:
 Greedy: y_t = argmax_v log p(v | y_<t, x), every sequence of the batch at once, until each
 has produced <eos> or ``max_len`` tokens.
 
-Beam search keeps, per source, the K best prefixes by total log-probability
-Σ_t log p(y_t | y_<t, x) (all B·K of them in one batch). A prefix that produces <eos> is
-finished; its score is length-normalised, (Σ log p) / n^α with n its length counting <eos>
-(α = ``length_penalty``; 0 compares plain sums, which favour short outputs). A source is
-done when K prefixes have finished, or when no open prefix can still beat its best finished
-one (an open prefix's sum only falls, so with α = 0 that test is exact; with α > 0 it is the
-usual heuristic), or at ``max_len``; then its best finished prefix (or best open one) wins.
-The attention weights of every kept output step come with it, for plots.
+Beam search looks for the output y of highest length-normalised score
+
+    score(y) = Σ_{t=1..n} log p(y_t | y_<t, x) / n^α          (α = ``length_penalty``)
+
+among every output decoding can write: ended by <eos> within ``max_len`` steps (n counts
+the <eos>), or cut at ``max_len`` tokens as greedy's can be (n = ``max_len``). α = 0
+compares plain sums, which favour short outputs. It keeps, per source, the K best open
+prefixes by their sum (all B·K of them in one batch); a prefix that produces <eos> is
+finished with its score. A source is done when K prefixes have finished (the usual rule, a
+heuristic: a longer prefix may still have scored better), when none is left open, or when
+no open prefix can still beat its best finished one: an open sum only falls, and its n is
+at most ``max_len``, so it can reach at most sum / max_len^α at best (exact for every α).
+At ``max_len`` the open prefixes join the finished ones as cut outputs (so a beam of 1 is
+greedy), and the best scoring of all wins. With a beam that never has to drop a prefix
+before the last step (K ≥ V^(max_len − 1); K = V for ``max_len`` 2) the answer is the exact
+argmax: at the last step every candidate has n = ``max_len``, and the best one is kept
+whether it ends there or not. The attention weights of every kept output step come with it,
+for plots.
 """
 
 from typing import NamedTuple
@@ -76,8 +86,9 @@ def beam_search(
     tokens = np.full(B * K, bos, dtype=np.int64)
 
     def normalised(total: float, n: int) -> float:
-        return total / (n**length_penalty)
+        return total / (max(n, 1) ** length_penalty)
 
+    t = -1
     for t in range(max_len):
         logp, alpha, carry = decoder.step(tokens, carry)  # (B·K, V)
         V = logp.shape[-1]
@@ -107,21 +118,21 @@ def beam_search(
                 rows[b * K + kept], new_tokens[b * K + kept] = b * K + k, v
                 kept += 1
             best = max((h.score for h in finished[b]), default=-np.inf)
-            open_best = normalised(float(new_sums[b].max()), t + 2) if kept else -np.inf
-            done[b] = (
-                len(finished[b]) >= K or kept == 0 or (length_penalty == 0 and best >= open_best)
-            )
+            reachable = normalised(float(new_sums[b].max()), max_len) if kept else -np.inf
+            done[b] = len(finished[b]) >= K or kept == 0 or best >= reachable
         sums, prefixes, attn, tokens = new_sums, new_prefixes, new_attn, new_tokens
         if done.all():
             break
         carry = decoder.select(carry, rows)
+    cut = t == max_len - 1  # the last step ran: the open prefixes are cut outputs
     results = []
     for b in range(B):
-        pool = finished[b] or [
-            Hypothesis(prefixes[b][k], normalised(float(sums[b, k]), len(prefixes[b][k])),
-                       _stack(attn[b][k]))
-            for k in range(K) if np.isfinite(sums[b, k])
+        pool = finished[b] + [
+            Hypothesis(prefixes[b][k], normalised(float(sums[b, k]), max_len), _stack(attn[b][k]))
+            for k in range(K) if cut and np.isfinite(sums[b, k])
         ]  # fmt: skip
+        if not pool:  # max_len 0: the empty output, unscored
+            pool = [Hypothesis([], 0.0, None)]
         results.append(max(pool, key=lambda h: h.score))
     return results
 
