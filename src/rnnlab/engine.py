@@ -213,8 +213,10 @@ def check_probe_input(spec: ModelSpec, batch: Batch) -> None:
 
 
 def valid_steps(batch: Batch) -> np.ndarray:
-    """(T, B) bool: True on each sequence's real steps (all of them without ``lengths``)."""
-    T, B = np.asarray(batch.mask).shape
+    """(T, B) bool: True on each sequence's real steps (all of them without ``lengths``).
+
+    T and B are the inputs' (a classifier's mask and targets are (1, B): one answer each)."""
+    T, B = np.asarray(batch.inputs).shape[:2]
     if batch.lengths is None:
         return np.ones((T, B), dtype=bool)
     return np.arange(T)[:, None] < np.asarray(batch.lengths)[None, :]  # (T, B)

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rnnlab.dashboard.study import is_study, read_study
 from rnnlab.errors import InputError, one_line
 from rnnlab.run_files import (
     CONFIG_FILE,
@@ -82,11 +83,26 @@ class RunSet:
             return {self._ids[p]: p for p in paths}
 
     def _new_id(self, path: Path) -> str:
-        base = re.sub(r"[^A-Za-z0-9._-]+", "-", path.resolve().name).strip(".-") or "run"
-        taken, candidate, k = set(self._ids.values()), base, 2
-        while candidate in taken:
-            candidate, k = f"{base}-{k}", k + 1
-        return candidate
+        return _unique_id(path, set(self._ids.values()), "run")
+
+    def studies(self) -> list[dict[str, Any]]:
+        """Every named folder that holds a study.json (:mod:`rnnlab.dashboard.study`): its
+        id, path, file version and validated study, or a one-line ``error``."""
+        found, taken = [], set()
+        for source in self.sources:
+            if not is_study(source):
+                continue
+            # Unique: the page keeps one view per id, so two folders named "study" would
+            # otherwise be drawn into the same one, in turn.
+            out = {"id": _unique_id(source, taken, "study"), "path": str(source)}
+            taken.add(out["id"])
+            out["version"] = _version(source / "study.json")
+            try:
+                out["study"] = read_study(source)
+            except InputError as e:
+                out["error"] = one_line(e)
+            found.append(out)
+        return found
 
     def path_of(self, run_id: str) -> Path | None:
         """The run directory of ``run_id`` (exactly one of :meth:`scan`'s ids), or None."""
@@ -189,7 +205,15 @@ def training_status(path: Path) -> str:
         fresh = _age(path / METRICS_FILE) < STALE_SECONDS
         return "training" if fresh else "stopped"
     return "training" if isinstance(pid, int) and process_alive(pid) else "stopped"
-    return True
+
+
+def _unique_id(path: Path, taken: set[str], default: str) -> str:
+    """The folder's name in URL-safe characters, with -2, -3, ... if ``taken`` has it."""
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", path.resolve().name).strip(".-") or default
+    candidate, k = base, 2
+    while candidate in taken:
+        candidate, k = f"{base}-{k}", k + 1
+    return candidate
 
 
 def _real_dir(entry: os.DirEntry) -> bool:

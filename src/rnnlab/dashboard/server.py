@@ -10,6 +10,7 @@ Routes (GET and HEAD only; every other method is refused, the server is read-onl
     /api/runs/<id>/probe      probe.json: gate activations and samples per evaluation
     /api/runs/<id>/samples    the samples alone, one per evaluation
     /api/runs/<id>/unit/<u>   unit u of an LSTM run's first layer, for the explorer
+    /api/studies              each named folder's study.json, validated (the memory study)
 
 Why no path traversal can happen: no part of a URL is ever joined to a file-system path. A
 static file is looked up by its exact name in a table made when the server starts, and a
@@ -142,6 +143,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._static(PAGES[path])
         if path.startswith("/static/"):
             return self._static(unquote(path.removeprefix("/static/")))
+        if path == "/api/studies":
+            return 200, _json_bytes({"studies": self.server.runs.studies()}), "application/json"
         parts = [unquote(p) for p in path.split("/")]
         if parts[:3] == ["", "api", "runs"]:
             return self._api(parts[3:], parse_qs(url.query))

@@ -14,13 +14,21 @@ state.json records it): it is rewritten whole (atomically, so a reader sees the 
 new file) with the records of steps before the current one, so a resumed run that
 evaluates a step again replaces that record instead of adding a second one.
 
+Models that do not answer at every step get a probe of a few fixed validation examples
+instead (:mod:`rnnlab.train.probe_examples`; the header's ``"kind"`` says which): a
+classifier's predictions, class probabilities, attention weights and gates; an
+encoder–decoder's greedy outputs and attention matrices.
+
 Bounded: values are rounded to 3 decimals, and once :data:`MAX_EVALS` records are kept every
 second older one is dropped, so a long run keeps a record of its whole history, ever more
-thinly spaced, in under a megabyte (40 records of 48 steps × 10 units × 6 arrays).
+thinly spaced, in under a megabyte (40 records of 48 steps × 10 units × 6 arrays; a
+classifier's three examples of at most 48 shown tokens, about three; an encoder–decoder's
+two attention matrices of at most 64 × 48, about two): well within the 16 MiB that
+:func:`rnnlab.run_files.read_run_file` reads.
 
 A probe is a by-product: :func:`write_probe` never raises (a bidirectional model, whose
-gates the probe cannot follow through time, gets a sample only; a classifier neither; a
-full disk skips a write).
+gates the probe cannot follow through time, gets a sample only, or a classifier its
+predictions only; a full disk skips a write).
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from rnnlab.batch import Batch
 from rnnlab.diagnostics.gates import GATE_NAMES, split_gates
 from rnnlab.errors import InputError
 from rnnlab.run_files import PROBE_FILE, parse_run_json, read_run_file
+from rnnlab.train.probe_examples import classifier_probe, seq2seq_probe
 
 PROBE_FORMAT = 1
 PROBE_STEPS = 48  # time steps of the probe text
@@ -52,17 +61,12 @@ def write_probe(run_dir, engine, task, step: int, eval_batch_size: int) -> bool:
 
     Never raises for a model or a file it cannot handle: the probe is a by-product.
     """
-    if not hasattr(engine, "probe"):  # an encoder–decoder: no per-step probe of it yet
-        return False
     try:
-        batch = probe_batch(task, eval_batch_size, engine.spec.one_per_sequence)
-        record = {"step": int(step), **_inside(engine, batch)}
-        sample = _sample(engine, task)
-        if sample is not None:
-            record["sample"] = sample
-        if len(record) == 1:
+        found = _probe_of(engine, task, eval_batch_size)
+        if found is None:
             return False
-        header = _header(engine, task, batch)
+        header, inside = found
+        record = {"step": int(step), **inside}
         evals = [e for e in _previous(run_dir, header) if e["step"] < step]
         probe = {**header, "evals": thin([*evals, record])}
         compact = json.dumps(
@@ -72,6 +76,25 @@ def write_probe(run_dir, engine, task, step: int, eval_batch_size: int) -> bool:
         return True
     except (OSError, InputError, ValueError, ArithmeticError):  # a disk, a model, a text
         return False
+
+
+def _probe_of(engine, task, eval_batch_size: int) -> tuple[dict, dict] | None:
+    """(header, record without its step) for the model's kind, or None if nothing to say."""
+    if hasattr(engine, "probe") and not engine.spec.one_per_sequence:  # a per-step model
+        batch = probe_batch(task, eval_batch_size)
+        inside = _inside(engine, batch)
+        sample = _sample(engine, task)
+        if sample is not None:
+            inside["sample"] = sample
+        return (_header(engine, task, batch), inside) if inside else None
+    try:
+        if hasattr(engine, "probe"):  # a classifier: its answers to a few examples
+            found = classifier_probe(engine, task, PROBE_STEPS, PROBE_UNITS, DECIMALS)
+        else:  # an encoder–decoder (no per-step probe): its decodings of a few sources
+            found = seq2seq_probe(engine, task, PROBE_STEPS, DECIMALS)
+    except Exception:  # a model or a task the probe cannot follow: the run must go on
+        return None
+    return None if found is None else ({"format": PROBE_FORMAT, **found[0]}, found[1])
 
 
 def probe_batch(task, eval_batch_size: int, one_per_sequence: bool = False) -> Batch:
@@ -127,10 +150,7 @@ def _header(engine, task, batch: Batch) -> dict:
 
 def _inside(engine, batch: Batch) -> dict:
     """Gates, h_t and c_t of the shown units, each (T, U) as nested lists; {} if the model
-    cannot be probed (bidirectional, or a classifier: the engines' probe reads per-step
-    masks)."""
-    if engine.spec.one_per_sequence:  # the probe follows per-step models only
-        return {}
+    cannot be probed (bidirectional)."""
     try:
         probe = engine.probe(batch)
     except Exception:  # bidirectional (InputError), or any failure: the run must go on

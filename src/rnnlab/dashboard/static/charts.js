@@ -12,11 +12,19 @@ const PANELS = [
       { key: "loss", label: "train" },
       { key: "val_loss", label: "val", dash: DASHED, points: true },
       { key: "optimal_loss", label: "optimum", dash: DOTTED, width: 1 }] },
-  { id: "panel-bits", series: [
+  { id: "panel-bits", hideEmpty: true, series: [
       { key: "bits_per_token", label: "train" },
       { key: "val_bits_per_token", label: "val", dash: DASHED, points: true }] },
   { id: "panel-accuracy", hideEmpty: true, series: [
-      { key: "val_accuracy", label: "val", points: true }] },
+      { key: "val_accuracy", label: "val", points: true },
+      { key: "val_macro_f1", label: "macro-F1", dash: DASHED, points: true },
+      { key: "val_majority_baseline", label: "majority", dash: DOTTED, width: 1 }] },
+  { id: "panel-decoding", hideEmpty: true, series: [
+      { key: "val_exact_match", label: "exact match", points: true },
+      { key: "val_token_error_rate", label: "token errors", dash: DASHED, points: true },
+      { key: "val_wer", label: "WER", dash: DASHED, points: true },
+      { key: "val_per", label: "PER", dash: DOTTED, points: true },
+      { key: "val_mirror_attention", label: "mirrored attention", dash: DOTTED, width: 1 }] },
   { id: "panel-recall", hideEmpty: true, series: [
       { key: "val_recall_accuracy", label: "recall", points: true },
       { key: "val_sequence_accuracy", label: "whole", dash: DASHED, points: true }] },

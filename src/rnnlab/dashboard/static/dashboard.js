@@ -13,9 +13,11 @@ const state = {
   order: [],
   gateRun: null,
   followLatest: true,
+  example: 0,  // the example a classifier's or an encoder–decoder's probe panel shows
+  studies: [],
 };
 const charts = PANELS.map(p => new ChartPanel(p));
-let hoverLookup = null;
+let hoverLookup = null, attentionLookup = null;
 
 async function getJSON(url) {
   const response = await fetch(url, { cache: "no-store" });
@@ -29,6 +31,7 @@ async function poll() {
     const { runs } = await getJSON("/api/runs");
     await Promise.all(runs.map(refreshRun));
     state.order = runs.map(r => r.id);
+    state.studies = (await getJSON("/api/studies")).studies;
     document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString();
   } catch (err) {
     document.getElementById("updated").textContent = "server unreachable (" + err.message + "); retrying";
@@ -67,6 +70,7 @@ function render() {
   renderRunTable();
   const shown = state.order.map(id => state.runs.get(id)).filter(r => r && r.shown);
   charts.forEach(c => c.update(shown));
+  renderStudies(state.studies);
   renderGates();
 }
 
@@ -143,6 +147,7 @@ function renderGates() {
     document.getElementById("eval-label").textContent = "";
     sample.textContent = "no sample yet";
     canvas.dataset.drawn = "";
+    canvas.hidden = true;  // not an empty white block under the caption
     return;
   }
   const probe = state.runs.get(state.gateRun).probe;
@@ -152,21 +157,89 @@ function renderGates() {
   const k = Math.min(Number(slider.value), last);
   const record = probe.evals[k];
   document.getElementById("eval-label").textContent = `${k + 1} of ${last + 1} · step ${record.step}`;
+  const kind = probe.kind || "per_step";
+  const examples = probe.examples || [];
+  state.example = Math.min(state.example, Math.max(0, examples.length - 1));
+  chooseExample(kind === "per_step" ? [] : examples);
+  document.getElementById("probe-title").textContent = {
+    per_step: "Inside the model: the probe text at each evaluation",
+    classifier: "The classifier at each evaluation: its answers, and its gates on the chosen example",
+    seq2seq: "The encoder–decoder at each evaluation: its outputs and attention",
+  }[kind] || "Inside the model";
+  document.getElementById("part-classifier").hidden = kind !== "classifier";
+  document.getElementById("part-seq2seq").hidden = kind !== "seq2seq";
+  document.getElementById("panel-samples").hidden = kind !== "per_step";
+  const drawn = `${state.gateRun}@${record.step}`;
+  if (kind === "classifier") {
+    renderClassifier(probe, record, state.example, selectExample);
+    document.getElementById("part-classifier").dataset.drawn = drawn;
+    const example = examples[state.example];
+    drawGates(canvas, { ...probe, tokens: example ? example.tokens : [] },
+              (record.examples || [])[state.example] || {}, drawn + "#" + state.example,
+              `example ${state.example + 1}'s ${example ? example.tokens.length : 0} tokens`);
+  } else if (kind === "seq2seq") {
+    attentionLookup = renderSeq2seq(probe, record, state.example, selectExample);
+    const map = document.getElementById("attention-map");
+    map.dataset.drawn = attentionLookup ? drawn + "#" + state.example : "";
+    document.getElementById("part-seq2seq").dataset.drawn = drawn;
+    document.getElementById("part-gates").hidden = true;
+    canvas.dataset.drawn = "";
+  } else {
+    drawGates(canvas, probe, record, drawn, `the first ${probe.tokens.length} tokens of the validation text`);
+    sample.textContent = typeof record.sample === "string" ? record.sample
+                                                         : "(this task writes no text: no sample)";
+    sample.dataset.step = String(record.step);
+  }
+}
+
+// The gate heatmap of one record (per-step: the probe text; classifier: one example).
+function drawGates(canvas, probe, record, drawn, what) {
+  const part = document.getElementById("part-gates");
+  const hasGates = record.gate_values || record.h || record.c;
+  part.hidden = !hasGates;
+  if (!hasGates) {
+    canvas.dataset.drawn = "";
+    return;
+  }
   document.getElementById("gate-caption").textContent =
     `${probe.cell} layer ${probe.layer}, units ${probe.units[0]}–${probe.units[probe.units.length - 1]}, ` +
-    `on the first ${probe.tokens.length} tokens of the validation text. Gates: dark = closed (0), ` +
-    `yellow = open (1); candidate and cell: blue < 0 < red. Hover for values.`;
+    `on ${what}. Gates: dark = closed (0), yellow = open (1); candidate and cell: blue < 0 < red. ` +
+    "Hover for values.";
+  canvas.hidden = false;
   hoverLookup = drawHeatmap(canvas, probe, record);
-  canvas.dataset.drawn = `${state.gateRun}@${record.step}`;
-  sample.textContent = typeof record.sample === "string" ? record.sample
-                                                       : "(this task writes no text: no sample)";
-  sample.dataset.step = String(record.step);
+  canvas.dataset.drawn = drawn;
+}
+
+function chooseExample(examples) {
+  const choice = document.getElementById("example-choice");
+  const select = document.getElementById("probe-example");
+  choice.hidden = examples.length === 0;
+  // Compared by their text, not their count: another run's examples are other tokens.
+  const labels = examples.map((e, k) => `${k + 1}: ${(e.tokens || e.source || []).slice(0, 8).join(" ")}`);
+  if (select.dataset.options !== JSON.stringify(labels)) {
+    select.innerHTML = "";
+    labels.forEach((label, k) => select.append(new Option(label, String(k))));
+    select.dataset.options = JSON.stringify(labels);
+  }
+  select.value = String(state.example);
+}
+
+function selectExample(k) {
+  state.example = k;
+  renderGates();
 }
 
 document.getElementById("gate-run").addEventListener("change", e => {
   state.gateRun = e.target.value;
   state.followLatest = true;
+  state.example = 0;
   renderGates();
+});
+document.getElementById("probe-example").addEventListener("change", e => selectExample(Number(e.target.value)));
+document.getElementById("attention-map").addEventListener("mousemove", e => {
+  const rect = e.target.getBoundingClientRect();
+  const text = attentionLookup && attentionLookup(e.clientX - rect.left, e.clientY - rect.top);
+  document.getElementById("attention-hover").textContent = text || "\u00a0";
 });
 document.getElementById("eval-slider").addEventListener("input", e => {
   state.followLatest = Number(e.target.value) === Number(e.target.max);
