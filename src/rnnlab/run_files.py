@@ -37,6 +37,9 @@ BEST_FILE = "best.safetensors"
 STATE_FILE = "state.json"
 METRICS_FILE = "metrics.jsonl"
 PROBE_FILE = "probe.json"  # gates and a sample at each evaluation (rnnlab.train.probe_file)
+# TensorBoard event files, one per session (--tensorboard, rnnlab.train.tensorboard_log);
+# written by the tensorboard package, never read by rnnlab.
+TENSORBOARD_FILES = "events.out.tfevents.*"
 LOCK_FILE = "train.lock"
 PENDING_DIR = ".pending"
 TEMP_PREFIX = ".rnnlab-tmp-"  # every temporary file rnnlab writes starts with this
@@ -51,7 +54,7 @@ CHECKPOINT_FILES = (CONFIG_FILE, VOCAB_FILE, MODEL_FILE, STATE_TENSORS_FILE, BES
 # writes. A feature that adds a file (probe data, averaged weights) adds its name here,
 # hashes it in state.json if it matters for results, and adds it to
 # tests/test_run_dir_fuzz.py.
-RUN_FILES = (*CHECKPOINT_FILES, METRICS_FILE, PROBE_FILE, LOCK_FILE, "*.png")
+RUN_FILES = (*CHECKPOINT_FILES, METRICS_FILE, PROBE_FILE, LOCK_FILE, "*.png", TENSORBOARD_FILES)
 
 # config.json, vocab.json and state.json are kilobytes (a word vocabulary a few MiB): a
 # bigger one is not rnnlab's, and reading it whole could exhaust memory.

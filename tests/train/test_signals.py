@@ -17,7 +17,7 @@ import pytest
 from safetensors.numpy import load_file
 
 from rnnlab.checkpoint import load_checkpoint
-from rnnlab.train import trainer as trainer_module
+from rnnlab.train import resume_state as saving_module
 from rnnlab.train.options import build_from_settings
 from rnnlab.train.session import resume_run, start_run
 from rnnlab.train.signals import Interrupted, deferred_signals
@@ -78,7 +78,7 @@ def test_ctrl_c_inside_the_optimizer_update_saves_a_whole_step(tmp_path):
 
 
 def test_a_second_ctrl_c_while_saving_does_not_break_the_save(tmp_path, monkeypatch):
-    real_save = trainer_module.save_checkpoint
+    real_save = saving_module.save_checkpoint
 
     def save_twice_interrupted(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C again, mid-save
@@ -86,7 +86,7 @@ def test_a_second_ctrl_c_while_saving_does_not_break_the_save(tmp_path, monkeypa
 
     def first_ctrl_c(trainer):
         os.kill(os.getpid(), signal.SIGINT)
-        monkeypatch.setattr(trainer_module, "save_checkpoint", save_twice_interrupted)
+        monkeypatch.setattr(saving_module, "save_checkpoint", save_twice_interrupted)
 
     with pytest.raises(Interrupted) as stopped:
         start_run(*build_from_settings("anbn", SETTINGS), tmp_path / "r",

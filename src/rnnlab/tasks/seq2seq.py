@@ -221,6 +221,11 @@ class Seq2SeqTask(LengthBuckets, Task):
     def figures(self):
         return {"attention.png": self.plot_attention}
 
+    def eval_figures(self, engine) -> dict:
+        """The figures the trainer redraws at every evaluation (a few greedy decodes, so
+        cheap): attention.png, when the model has attention."""
+        return {} if engine.spec.attention == "none" else self.figures()
+
     def plot_attention(self, plots, path, engine, split: str = "val", count: int = 4):
         """The attention weights of the first ``count`` validation sources, decoded greedily."""
         from rnnlab.seq2seq.attention_figure import plot_attention

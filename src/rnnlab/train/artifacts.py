@@ -50,6 +50,25 @@ def write_plots(run_dir, task, engine) -> Plots:
     return Plots(written, "; ".join(problems) or None)
 
 
+def write_eval_figures(run_dir, task, engine) -> Plots:
+    """The figures a task redraws at every evaluation (``task.eval_figures(engine)``, where a
+    task has it: the seq2seq attention.png), of the model just evaluated; like
+    :func:`write_plots` it never raises, and without matplotlib it draws nothing."""
+    eval_figures = getattr(task, "eval_figures", None)
+    if eval_figures is None or not plots_available():
+        return Plots([])
+    problems: list[str] = []
+    figures = _attempt("figures", problems, eval_figures, engine) or {}
+    plots = _plots_module() if figures else None
+    if isinstance(plots, str):
+        return Plots([], plots)
+    written = []
+    for name, draw in figures.items():
+        drawn = _attempt(name, problems, draw, plots, Path(run_dir) / name, engine)
+        written += [drawn] if drawn else []
+    return Plots(written, "; ".join(problems) or None)
+
+
 def plot_comparison(base: Path, runs: dict[str, Path]) -> Plots:
     """Validation loss of several runs on one figure (``--cell rnn,lstm``)."""
     plots = _plots_module()

@@ -57,6 +57,9 @@ class TrainConfig:
         log_every: log the training loss every this many steps.
         eval_batch_size: sequences per evaluation batch.
         seed: the seed of the initialisation, the generated data, dropout and batches.
+        tensorboard: also write TensorBoard event files into the run directory (scalars,
+            histograms of weights, gradients and gates, samples); needs the tensorboard
+            package (rnnlab.train.tensorboard_log).
     """
 
     engine: str = "numpy"
@@ -86,6 +89,7 @@ class TrainConfig:
     log_every: int = 20
     eval_batch_size: int = 64
     seed: int = 0
+    tensorboard: bool = False
 
     def __post_init__(self):
         check_fields(self, flag)  # every value of its field's type (floats finite); then ranges

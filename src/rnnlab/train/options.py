@@ -18,7 +18,7 @@ from rnnlab.model import ModelSpec
 from rnnlab.seq2seq.spec import Seq2SeqSpec
 from rnnlab.settings import expected_type, read_config_file, tomllib
 from rnnlab.tasks import TASKS, Seq2SeqTask, Task, build_task
-from rnnlab.train import memory
+from rnnlab.train import memory, tensorboard_log
 from rnnlab.train.config import TrainConfig, check_engine_settings
 from rnnlab.train.session import make_spec
 
@@ -175,6 +175,8 @@ def _checked_settings(task_name: str, settings: dict, available) -> tuple[dict, 
             task_options[key] = value
     config = TrainConfig.from_dict(train)
     check_engine_settings(settings, config)
+    if config.tensorboard:  # an optional extra: refused now, not once the run exists
+        tensorboard_log.require()
     options = task_class.check_options(task_options)
     # The task's data alone first: building the task generates (or reads) it.
     memory.check_memory(memory.estimate_memory(task_name, options, config), available)

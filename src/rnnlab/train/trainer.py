@@ -20,47 +20,19 @@ non-finite anyway (an infinite learning rate, say) are never saved.
 import contextlib
 import math
 import time
-from dataclasses import asdict, dataclass
-
-import numpy as np
 
 from rnnlab.batch import shard
-from rnnlab.checkpoint import save_checkpoint
 from rnnlab.engine import any_rank
-from rnnlab.errors import CheckpointError
-from rnnlab.train.averaging import WEIGHTS_PREFIX, WeightAverage
+from rnnlab.train.artifacts import write_eval_figures
+from rnnlab.train.averaging import WeightAverage
 from rnnlab.train.config import TrainConfig
 from rnnlab.train.probe_file import write_probe
+from rnnlab.train.progress import Diverged, Progress
+from rnnlab.train.resume_state import restore_training, save_training
 from rnnlab.train.run_dir import MetricsLog
 from rnnlab.train.schedule import Schedule
 from rnnlab.train.signals import Interrupted, deferred_signals, signal_name
-
-
-class Diverged(RuntimeError):
-    """Training produced a non-finite loss or weights; the run keeps its last good checkpoint.
-
-    ``saved_step`` is the step of that checkpoint, or None when none was ever saved.
-    """
-
-    def __init__(self, message: str, saved_step: int | None = None):
-        super().__init__(message)
-        self.saved_step = saved_step
-
-
-@dataclass
-class Progress:
-    """Where training stands; saved in state.json and restored on resume."""
-
-    step: int = 0  # optimizer steps taken
-    epoch: int = 0
-    index: int = 0  # next batch index within the epoch
-    tokens: int = 0  # counted target positions seen in training
-    elapsed: float = 0.0  # seconds of training, summed over sessions
-    best_val: float = math.inf
-    best_step: int = 0
-    evals_since_best: int = 0
-    last_val: float | None = None
-    stop_reason: str = ""
+from rnnlab.train.tensorboard_log import OFF, open_log
 
 
 class Trainer:
@@ -106,6 +78,7 @@ class Trainer:
         self.run_config = run_config  # config.json's content, saved with every checkpoint
         self.notes: list[str] = []  # one-line remarks for the user (e.g. a cross-engine resume)
         self.last_metrics: dict = {}  # the latest validation metrics
+        self.tensorboard = OFF  # --tensorboard: the event log, opened by fit()
 
     def planned_steps(self) -> int:
         """--steps, or --epochs × batches per epoch, whichever ends first."""
@@ -145,6 +118,7 @@ class Trainer:
         p = self.progress
         self.started = time.perf_counter()
         self.elapsed0 = p.elapsed
+        self.tensorboard = open_log(self)
         if self.reporter:
             self.reporter.start(self)
         try:
@@ -155,6 +129,7 @@ class Trainer:
             if p.stop_reason.startswith("interrupted"):
                 raise Interrupted(signalled.signum, p.step, self.run_dir)
         finally:
+            self.tensorboard.close()
             if self.reporter:
                 self.reporter.stop(p)
         return p
@@ -180,6 +155,7 @@ class Trainer:
                 record = {**(record or self.base_record()), **self.validate()}
             if record is not None and self.rank == 0:
                 self.metrics.append(record)
+                self.tensorboard.scalars(record)
                 if self.reporter:
                     self.reporter.log(record)
             if evaluated and self.rank == 0:  # after the log: a run that cannot log writes none
@@ -278,10 +254,13 @@ class Trainer:
         return out
 
     def write_probe(self) -> None:
-        """Gates and a sample for the dashboard (probe.json), of the model just evaluated."""
+        """Gates and a sample for the dashboard (probe.json), and the task's per-evaluation
+        figures (a seq2seq run's attention.png), of the model just evaluated."""
         with self._averaged_weights():
             step, size = self.progress.step, self.config.eval_batch_size
             write_probe(self.run_dir, self.engine, self.task, step, size)
+            write_eval_figures(self.run_dir, self.task, self.engine)  # never raises
+            self.tensorboard.evaluation(self)  # after probe.json: its sample is logged too
 
     # ------------------------------------------------------------------ averaging
     def _model_weights(self) -> dict:
@@ -305,132 +284,13 @@ class Trainer:
 
     # ------------------------------------------------------------------ checkpoints
     def save(self) -> None:
-        if self.rank != 0:
-            return
-        weights = self.engine.state_dict()
-        for name, value in {**weights, **(self.best_weights or {})}.items():
-            if not np.isfinite(value).all():
-                self.progress.stop_reason = "diverged"
-                raise Diverged(
-                    f"the weights became non-finite by step {self.progress.step} ('{name}'); "
-                    "they were not saved",
-                    saved_step=self.saved_step,
-                )
-        tensors, meta = self.engine.optimizer_state()
-        state_tensors = {f"optim.{k}": np.asarray(v) for k, v in tensors.items()}
-        if self.carry is not None:
-            for k, part in enumerate(self.engine.export_state(self.carry)):
-                state_tensors[f"carry.{k}"] = part
-        averaged = self.average is not None and self.average.weights is not None
-        if averaged:  # model.safetensors: the average; training continues from these weights
-            state_tensors |= {WEIGHTS_PREFIX + k: v for k, v in weights.items()}
-            weights = self.average.snapshot()
-        state = {
-            **asdict(self.progress),
-            "optimizer": meta,
-            "schedule": self.schedule.state_dict(),
-            "rng": self.engine.rng_state(),
-            "has_carry": self.carry is not None,
-        }
-        if averaged:
-            state["average"] = self.average.state()
-        save_checkpoint(
-            self.run_dir,
-            model=weights,
-            state_tensors=state_tensors,
-            state=state,
-            best=self.best_weights,
-            config=self.run_config,
-        )
-        self.saved_step = self.progress.step
-        self.best_weights = None  # saved; later saves keep it until a new best arrives
+        """Checkpoint the run (rank 0 only): :func:`rnnlab.train.resume_state.save_training`."""
+        if self.rank == 0:
+            save_training(self)
 
     def restore(self, checkpoint) -> None:
-        """Continue from a loaded checkpoint (weights, optimizer, schedule, RNG, carry).
-
-        A checkpoint of the other engine restores everything but the dropout generators,
-        whose states are engine-specific: they start afresh from the seed, so the model and
-        the optimizer continue exactly, while dropout masks (and float rounding) differ from
-        a resume with the same engine. ``self.notes`` says so.
-        """
-        state = checkpoint.state
-        where = f"the checkpoint in '{self.run_dir}'"
-        needed = ("optimizer", "rng", "schedule")
-        missing = [k for k in needed if not isinstance(state.get(k), dict)]
-        if missing:
-            raise CheckpointError(
-                f"{where} lacks its {', '.join(missing)} state (state.json); it cannot be "
-                "resumed; evaluate and generate still work"
-            )
-        self.engine.load_state_dict(checkpoint.model)
-        if isinstance(state.get("average"), dict):  # model.safetensors holds an average
-            with _damaged(where, "weight average"):
-                training = {
-                    k.removeprefix(WEIGHTS_PREFIX): v
-                    for k, v in checkpoint.state_tensors.items()
-                    if k.startswith(WEIGHTS_PREFIX)
-                }
-                self.engine.load_state_dict(training)
-                if self.average is not None:
-                    self.average.load(checkpoint.model, state["average"])
-        optim = {
-            k.removeprefix("optim."): v
-            for k, v in checkpoint.state_tensors.items()
-            if k.startswith("optim.")
-        }
-        with _damaged(where, "optimizer state"):
-            self.engine.load_optimizer_state(optim, state["optimizer"])
-        if set(state["rng"]) == set(self.engine.rng_state()):
-            with _damaged(where, "dropout generator state"):
-                self.engine.set_rng_state(state["rng"])
-        else:
-            self.notes.append(
-                f"{where} was written by another engine: weights and optimizer continue "
-                "exactly; dropout masks and float rounding differ from a same-engine resume"
-            )
-        with _damaged(where, "schedule state"):
-            self.schedule.load_state_dict(state["schedule"])
-        fields = {f for f in Progress.__dataclass_fields__}
-        self.progress = Progress(**{k: v for k, v in state.items() if k in fields})
-        self.progress.stop_reason = ""
-        self.saved_step = self.progress.step
-        if state.get("has_carry"):
-            self.carry = self._restore_carry(checkpoint.state_tensors, where)
-
-    def _restore_carry(self, tensors: dict, where: str):
-        """The carried recurrent state of a stream task, checked against the model."""
-        spec = self.engine.spec
-        shape = (spec.num_layers * spec.directions, self.config.batch_size, spec.hidden_size)
-        count = 2 if spec.gates == 4 else 1  # (h, c) for the LSTMs, h for the others
-        parts = [tensors[f"carry.{k}"] for k in range(2) if f"carry.{k}" in tensors]
-
-        def fits(p) -> bool:  # under torchrun each rank carries its shard of the batch
-            return p.ndim == 3 and (p.shape == shape or self.world_size > 1)
-
-        if len(parts) != count or not all(fits(p) for p in parts):
-            found = [tuple(p.shape) for p in parts]
-            raise CheckpointError(
-                f"{where} carries a recurrent state of shapes {found}, the model needs "
-                f"{count} of {shape}; restore state.safetensors or start a new run"
-            )
-        return self.engine.import_state(parts)
-
-
-@contextlib.contextmanager
-def _damaged(where: str, what: str):
-    """Values from state.json / state.safetensors that an engine cannot take: one line."""
-    try:
-        yield
-    except CheckpointError as e:
-        if where in str(e):
-            raise
-        raise CheckpointError(f"{where}: {e}") from e  # the engine's check, with the place
-    except (ValueError, TypeError, KeyError, IndexError, OverflowError, RuntimeError) as e:
-        why = " ".join(str(e).split())[:200]
-        raise CheckpointError(
-            f"{where} has a damaged {what} ({why}); restore state.json and "
-            "state.safetensors from a backup, or start a new run"
-        ) from e
+        """Continue from a loaded checkpoint: :func:`rnnlab.train.resume_state.restore_training`."""
+        restore_training(self, checkpoint)
 
 
 def _positions(batch) -> int:
