@@ -42,6 +42,8 @@ def test_shapes_for_a_bidirectional_two_layer_lstm():
         ({"dropout": 1.5}, r"dropout must be in \[0, 1\)"),
         ({"tie_weights": True}, "tie_weights needs input_kind 'embedding'"),
         ({"embedding_dim": 8}, "embedding_dim is only meaningful"),
+        ({"activation_reg": -1.0}, r"^model activation_reg must be >= 0, got -1.0$"),
+        ({"temporal_activation_reg": -0.5}, r"^model temporal_activation_reg must be >= 0"),
     ],
 )
 def test_invalid_specs_say_what_is_wrong(kwargs, message):
@@ -94,3 +96,14 @@ def test_a_stored_spec_with_ints_for_floats_loads_exactly_as_before():
         spec.to_dict() == stored
         and repr(spec) == "ModelSpec(input_size=3, output_size=3, forget_bias=3)"
     )
+
+
+def test_a_spec_stored_before_ar_and_tar_existed_loads_with_them_off():
+    stored = ModelSpec(input_size=3, output_size=3, dropout=0.2).to_dict()
+    old = {
+        k: v for k, v in stored.items() if k not in ("activation_reg", "temporal_activation_reg")
+    }
+    spec = ModelSpec.from_dict(old)
+    assert spec.activation_reg == spec.temporal_activation_reg == 0.0
+    assert not spec.penalises_activations and spec.to_dict() == stored
+    assert ModelSpec(input_size=3, output_size=3, activation_reg=1.0).penalises_activations

@@ -30,7 +30,7 @@ ENGINES = ("numpy", "torch")
 
 
 class StepResult(NamedTuple):
-    loss: float  # mean loss over the batch's counted positions
+    loss: float  # mean loss over the batch's counted positions, + AR and TAR when on
     grad_norm: float  # global L2 norm of the gradients before clipping
     state: Any  # the final recurrent state, to carry into the next chunk
     updated: bool  # False when the loss or gradients were not finite (no update applied)

@@ -36,6 +36,8 @@ INITS = ("torch", "xavier")
 DTYPES = ("float32", "float64")
 # The dropouts whose masks rnnlab.masks draws, once per batch, for both engines.
 MASKED_DROPOUTS = ("embedding_dropout", "input_dropout", "locked_dropout", "weight_drop")
+# The penalties on the stack's output added to the training loss (AR, TAR), their coefficients.
+PENALTIES = ("activation_reg", "temporal_activation_reg")
 
 
 def count_parameters(shapes: dict[str, tuple[int, ...]]) -> int:
@@ -65,6 +67,12 @@ class ModelSpec:
             the stack's output: one mask per sequence, the same at every step.
         weight_drop: DropConnect on every weight_hh: one mask per batch over its
             elements, kept ones scaled by 1/(1-p) (AWD-LSTM's weight-drop).
+        activation_reg: the coefficient α of activation regularisation (AR): training adds
+            α times the mean square of the stack's output after locked dropout, over the
+            real steps and units, to the loss (AWD-LSTM; :mod:`rnnlab.numpy.activation_reg`).
+        temporal_activation_reg: the coefficient β of temporal activation regularisation
+            (TAR): training adds β times the mean square of the change of the stack's
+            output (before locked dropout) between consecutive real steps to the loss.
         nonlinearity: "tanh" or "relu", for the "rnn" cell.
         input_kind: "onehot", "embedding" or "dense".
         embedding_dim: E for embedding input (defaults to hidden_size).
@@ -90,6 +98,8 @@ class ModelSpec:
     input_dropout: float = 0.0
     locked_dropout: float = 0.0
     weight_drop: float = 0.0
+    activation_reg: float = 0.0
+    temporal_activation_reg: float = 0.0
     nonlinearity: str = "tanh"
     input_kind: str = "onehot"
     embedding_dim: int | None = None
@@ -122,6 +132,9 @@ class ModelSpec:
         for name in ("dropout", *MASKED_DROPOUTS):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise InputError(f"model {name} must be in [0, 1), got {getattr(self, name)!r}")
+        for name in PENALTIES:
+            if getattr(self, name) < 0.0:
+                raise InputError(f"model {name} must be >= 0, got {getattr(self, name)!r}")
         if self.embedding_dropout and self.input_kind != "embedding":
             raise InputError("model embedding_dropout needs input_kind 'embedding'")
         if self.input_dropout and self.input_kind == "onehot":
@@ -161,6 +174,11 @@ class ModelSpec:
     def masked(self) -> bool:
         """Whether training draws the masks of :mod:`rnnlab.masks` (any of its dropouts on)."""
         return any(getattr(self, name) > 0.0 for name in MASKED_DROPOUTS)
+
+    @property
+    def penalises_activations(self) -> bool:
+        """Whether training adds AR or TAR to the loss (either coefficient above 0)."""
+        return any(getattr(self, name) > 0.0 for name in PENALTIES)
 
     @property
     def one_per_sequence(self) -> bool:

@@ -14,7 +14,7 @@ from rnnlab.model import ModelSpec
 
 SPEC = ModelSpec(
     input_size=5, output_size=5, cell="lstm", hidden_size=4, num_layers=2, bidirectional=True,
-    dtype="float64",
+    activation_reg=1.0, temporal_activation_reg=0.5, dtype="float64",
 )  # fmt: skip
 OPTIONS = dict(seed=0, optimizer="sgd", lr=0.5, momentum=0.9, grad_clip=1.0)
 STEPS = 5

@@ -22,7 +22,9 @@ def test_two_processes_train_to_the_single_process_weights(tmp_path):
     """torchrun, 2 processes, gloo, float64: 5 SGD steps on halves of a padded batch.
 
     The halves count 17 and 6 targets, so this also proves the global loss normalisation
-    (a per-rank mean, averaged by DDP, would weight the short half's targets 17/6 times more).
+    (a per-rank mean, averaged by DDP, would weight the short half's targets 17/6 times more),
+    of the task's loss and of AR and TAR (whose real steps and pairs the halves count
+    unequally too).
     Tolerance 1e-12: the only difference is the order of summation in the all-reduce.
     """
     if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():

@@ -1,6 +1,6 @@
 """Bitwise resume holds with every regularising option on — the masked dropouts of
-rnnlab.masks (their generator is part of the checkpoint's RNG state) and the weight
-average — in both engines."""
+rnnlab.masks (their generator is part of the checkpoint's RNG state), AR and TAR in the
+loss, and the weight average — in both engines."""
 
 import os
 import signal
@@ -15,7 +15,7 @@ from rnnlab.train.signals import Interrupted
 
 MASKED = {"input_kind": "embedding", "embedding_dim": 12, "layers": 2, "dropout": 0.1,
           "embedding_dropout": 0.1, "input_dropout": 0.2, "locked_dropout": 0.3,
-          "weight_drop": 0.4}  # fmt: skip
+          "weight_drop": 0.4, "activation_reg": 2.0, "temporal_activation_reg": 1.0}  # fmt: skip
 SMALL = {"hidden": 12, "eval_every": 10, "log_every": 5, "save_every": 10, "seq_len": 8,
          "batch_size": 4, "steps": 24}  # fmt: skip
 

@@ -1,7 +1,8 @@
 """Runs written before the regularisation options existed (their config.json lacks the
-ModelSpec fields embedding_dropout, input_dropout, locked_dropout, weight_drop and the
-TrainConfig fields anneal_over, ema_decay) load, resume bit for bit as they always would
-have, keep annealing over their steps, and may turn the weight average on when resumed."""
+ModelSpec fields embedding_dropout, input_dropout, locked_dropout, weight_drop,
+activation_reg, temporal_activation_reg and the TrainConfig fields anneal_over, ema_decay)
+load, resume bit for bit as they always would have, keep annealing over their steps, and
+may turn the weight average on when resumed."""
 
 import numpy as np
 import pytest
@@ -12,7 +13,8 @@ from rnnlab.train.session import load_run, resume_run, start_run
 from rnnlab.train.signals import Interrupted
 from tests.train.test_masked_resume import CtrlCAt
 
-NEW_MODEL = ("embedding_dropout", "input_dropout", "locked_dropout", "weight_drop")
+NEW_MODEL = ("embedding_dropout", "input_dropout", "locked_dropout", "weight_drop",
+             "activation_reg", "temporal_activation_reg")  # fmt: skip
 NEW_TRAIN = ("anneal_over", "ema_decay")
 SETTINGS = {"hidden": 10, "seq_len": 8, "batch_size": 4, "eval_every": 5, "save_every": 5,
             "log_every": 5, "schedule": "cosine", "max_time": 3600.0, "dropout": 0.2}  # fmt: skip
@@ -40,7 +42,7 @@ def test_an_old_run_resumes_bitwise_with_the_step_schedule(tmp_path):
     assert "ema_decay" not in load_checkpoint(tmp_path / "old").config["train"]
     loaded = load_run(tmp_path / "old")
     assert loaded.config.anneal_over == "steps" and not loaded.config.anneals_over_time
-    assert not loaded.spec.masked
+    assert not loaded.spec.masked and not loaded.spec.penalises_activations
     resumed = resume_run(tmp_path / "old")
     a, b = whole.engine.state_dict(), resumed.engine.state_dict()
     assert resumed.progress.step == 20

@@ -40,13 +40,15 @@ class NumpyEngine:
 
     # ------------------------------------------------------------------ training
     def loss_and_grads(self, batch: Batch, state=None, train: bool = True):
-        """Forward, loss and backward: (loss, grads, final state, outputs)."""
+        """Forward, loss and backward: (loss, grads, final state, outputs); in training the
+        loss is the task's plus the spec's AR and TAR penalties."""
         masks = self.masks.draw(np.shape(batch.inputs)[1]) if train else None  # (T, B, ...)
         out, state_n, cache = self.model.forward(
             batch.inputs, state, train=train, lengths=batch.lengths, masks=masks
         )
         loss, d_out = self.loss(out, batch)
-        grads, _ = self.model.backward(d_out, cache)
+        loss = loss + cache["flow"].penalty  # AR + TAR (0 without them, or in evaluation)
+        grads, _ = self.model.backward(d_out, cache)  # their parts add ∂penalty/∂y
         return loss, grads, state_n, out
 
     def loss(self, out: np.ndarray, batch: Batch):

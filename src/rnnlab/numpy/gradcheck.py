@@ -97,7 +97,8 @@ def check_model(
     answers once; with ``use_lengths`` the batch is padded to varied lengths. A spec with
     the masked dropouts of :mod:`rnnlab.masks` is checked in training mode under one fixed
     draw of its masks (embedding, locked, weight-drop), as a training step would see them;
-    its plain ``dropout`` must be 0, as it would draw new masks on every call.
+    its plain ``dropout`` must be 0, as it would draw new masks on every call. A spec with
+    AR or TAR is checked in training mode too, its loss the task's plus the penalties.
     """
     from rnnlab.batch import Batch
     from rnnlab.masks import MaskSource
@@ -131,12 +132,12 @@ def check_model(
     if lengths is not None and steps == T:
         mask = np.arange(T)[:, None] < lengths[None, :]
     batch = Batch(inputs, targets, mask, lengths)
-    masks = MaskSource(spec, seed).draw(B)  # None without masked dropouts: evaluation mode
-    train = masks is not None
+    masks = MaskSource(spec, seed).draw(B)  # None without masked dropouts
+    train = masks is not None or spec.penalises_activations  # else evaluation mode
 
     def loss() -> float:
-        out, _, _ = model.forward(batch.inputs, train=train, lengths=lengths, masks=masks)
-        return model_loss(spec.loss, out, batch.targets, batch.mask)[0]
+        out, _, cache = model.forward(batch.inputs, train=train, lengths=lengths, masks=masks)
+        return model_loss(spec.loss, out, batch.targets, batch.mask)[0] + cache["flow"].penalty
 
     out, _, cache = model.forward(batch.inputs, train=train, lengths=lengths, masks=masks)
     grads, _ = model.backward(model_loss(spec.loss, out, batch.targets, batch.mask)[1], cache)
@@ -157,20 +158,24 @@ class GradcheckConfig(NamedTuple):
     use_lengths: bool
     readout: str = "per_step"  # another one: the whole model is checked (check_model)
     masked: bool = False  # a whole embedding model with every masked dropout of rnnlab.masks
+    penalised: bool = False  # the masked model with AR and TAR in its loss (activation_reg)
 
     @property
     def label(self) -> str:
         cell = f"rnn_{self.nonlinearity}" if self.cell == "rnn" else self.cell
-        if self.masked:
-            return f"{cell}+masks"
-        return cell if self.readout == "per_step" else f"{cell}→{self.readout}"
+        if self.readout != "per_step":
+            cell = f"{cell}→{self.readout}"
+        if self.penalised:
+            return f"{cell}+ar/tar"
+        return f"{cell}+masks" if self.masked else cell
 
 
 def gradcheck_configs(cells=None) -> list[GradcheckConfig]:
     """Every cell × layers {1, 2} × directions {1, 2}, plus a padded-lengths case per cell
     and a whole padded 2-layer bidirectional embedding model under embedding, locked and
     weight-drop masks ("+masks"); then, for the LSTM, every other readout in a whole
-    bidirectional padded model."""
+    bidirectional padded model, and the "+masks" model with AR and TAR in its loss
+    ("+ar/tar"), per step and as a classifier (readout "last")."""
     from rnnlab.model import CELLS
     from rnnlab.readouts import READOUTS
 
@@ -195,6 +200,10 @@ def gradcheck_configs(cells=None) -> list[GradcheckConfig]:
             for readout in READOUTS:
                 if readout != "per_step":
                     configs.append(GradcheckConfig(cell, nonlinearity, 1, True, True, readout))
+            for readout in ("per_step", "last"):
+                configs.append(
+                    GradcheckConfig(cell, nonlinearity, 2, True, True, readout, penalised=True)
+                )
     if not cells or "seq2seq" in cells:  # the encoder–decoders, whole (a Seq2SeqSpec each)
         from rnnlab.numpy.seq2seq_gradcheck import seq2seq_configs
 
@@ -226,7 +235,7 @@ def run_gradchecks(
             bidirectional=config.bidirectional,
             dtype="float64",
         )
-        if config.masked:
+        if config.masked or config.penalised:
             spec = replace(
                 spec,
                 output_size=input_size,
@@ -234,6 +243,10 @@ def run_gradchecks(
                 embedding_dim=hidden_size,
                 **{name: 0.3 for name in MASKED_DROPOUTS},
             )
+            if config.penalised:  # large enough to weigh as much as the task's loss
+                spec = replace(
+                    spec, readout=config.readout, activation_reg=2.0, temporal_activation_reg=1.0
+                )
             # the masks zero parts of the model, leaving tensors (peepholes) whose gradients
             # are small next to a difference quotient's rounding at ε = 1e-6; ε = 1e-5
             # keeps both rounding and truncation below 1e-8 of their scale

@@ -1,6 +1,7 @@
 """The NumPy model: input (one-hot | embedding | dense) → recurrent stack → dropout →
 readout → head, a list of parts (:mod:`rnnlab.numpy.parts`) run forward in order and
-backward in reverse.
+backward in reverse. In training, the AR and TAR parts (:mod:`rnnlab.numpy.activation_reg`)
+around the output's locked dropout add their penalties to ``caches["flow"].penalty``.
 
 Built from a :class:`~rnnlab.model.ModelSpec`. ``params`` is one flat dict whose names are
 the model's state_dict names (``embedding.weight``, ``rnn.weight_ih_l0``, ``head.weight``,
@@ -11,6 +12,7 @@ updates the layers, and ``load_state_dict`` copies in place.
 import numpy as np
 
 from rnnlab.model import ModelSpec
+from rnnlab.numpy.activation_reg import PenaltyPart
 from rnnlab.numpy.dropout import Dropout
 from rnnlab.numpy.embedding import Embedding
 from rnnlab.numpy.gru import GRU
@@ -86,7 +88,9 @@ class Model:
             first,
             ("input_dropout", LockedDropoutPart("input")),  # the identity without masks
             ("rnn", RecurrentPart(self.rnn)),
+            ("tar", PenaltyPart("tar", spec.temporal_activation_reg)),  # reads y
             ("output_dropout", LockedDropoutPart("output")),
+            ("ar", PenaltyPart("ar", spec.activation_reg)),  # reads ỹ, y after locked dropout
             ("dropout", DropoutPart(self.dropout)),
             ("readout", ReadoutPart(self.readout)),
             ("head", LayerPart(self.head)),

@@ -8,7 +8,7 @@ Every part has ``params`` (its arrays, local names) and
 so :class:`~rnnlab.numpy.model.Model` runs any list of them forward, and backward in
 reverse, without knowing what they are. What travels *beside* the activations — training
 or not, the sequences' lengths, the recurrent state in and out, and whether the part before
-needs its ∂L/∂x — is a :class:`Flow`, one per call.
+needs its ∂L/∂x, the penalties a part adds to the loss — is a :class:`Flow`, one per call.
 
 The layers themselves (:mod:`~rnnlab.numpy.embedding`, :mod:`~rnnlab.numpy.stack`,
 :mod:`~rnnlab.numpy.dropout`, :mod:`~rnnlab.numpy.linear`, :mod:`~rnnlab.numpy.readouts`)
@@ -33,6 +33,7 @@ class Flow:
     dstate0: Any = None  # set by the recurrent part's backward
     need_dx: bool = True  # set by the model before each backward: does a part before learn?
     masks: Any = None  # rnnlab.masks.Masks of this training batch, or None
+    penalty: float = 0.0  # AR + TAR of this pass, added to the training loss (activation_reg)
 
 
 class Part(Protocol):

@@ -19,6 +19,7 @@ same update: the one of the whole global batch. The engine divides each rank's l
 the global count of loss terms, so that holds for padded shards of unequal counts too.
 """
 
+import atexit
 import os
 
 import torch
@@ -51,7 +52,16 @@ def init_from_env(backend: str | None = None) -> tuple[int, int]:
     if backend == "nccl":  # one GPU per process, chosen by LOCAL_RANK
         torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
     dist.init_process_group(backend=backend)
+    # Leave the group before the interpreter tears down: a gloo group still alive at exit
+    # can abort the process ("terminate called without an active exception"), seen when
+    # one rank exits while the other is still writing its results.
+    atexit.register(_leave)
     return dist.get_rank(), dist.get_world_size()
+
+
+def _leave() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def is_rank0() -> bool:

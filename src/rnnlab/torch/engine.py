@@ -4,7 +4,8 @@ optimizer behind the interface of :mod:`rnnlab.engine` — the same one as
 checkpoint formats, so a run moves between the engines:
 
 * loss: the mean over the batch's counted positions of cross-entropy, or of the squared
-  error of every output value there (mse) — :mod:`rnnlab.torch.losses`;
+  error of every output value there (mse) — :mod:`rnnlab.torch.losses`; in training plus
+  the spec's AR and TAR penalties (:mod:`rnnlab.torch.activation_reg`);
 * clipping and skipping: :mod:`rnnlab.update`'s rule, shared with the NumPy engine (torch's
   clip_grad_norm_ rule); an update is skipped, and ``updated=False`` reported, when the loss
   or the gradient norm is not finite;
@@ -15,6 +16,8 @@ checkpoint formats, so a run moves between the engines:
 Batches arrive as NumPy arrays; recurrent states are torch tensors on the engine's device.
 """
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 
@@ -23,6 +26,7 @@ from rnnlab.engine import EvalResult, StepResult
 from rnnlab.masks import MaskSource
 from rnnlab.model import ModelSpec
 from rnnlab.optimizers import OPTIMIZERS
+from rnnlab.torch.activation_reg import Penalty
 from rnnlab.torch.device import resolve_device
 from rnnlab.torch.losses import loss_sum
 from rnnlab.torch.masked import to_torch
@@ -124,11 +128,13 @@ class TorchEngine:
             return tuple(self._state(s) for s in state)
         return torch.as_tensor(state, dtype=self.dtype, device=self.device)
 
-    def _run(self, batch_inputs, state, lengths, masks=None):
+    def _run(self, batch_inputs, state, lengths, masks=None, penalties=None):
         inputs = self._inputs(batch_inputs)
         if lengths is not None:
             lengths = torch.as_tensor(np.asarray(lengths), dtype=torch.int64)  # stays on CPU
         masked = {} if masks is None else {"masks": to_torch(masks, self.device, self.dtype)}
+        if penalties is not None:  # the model appends AR and TAR to it
+            masked["penalties"] = penalties
         try:
             return self.module(inputs, self._state(state), lengths, **masked)
         except Exception as exc:
@@ -139,10 +145,13 @@ class TorchEngine:
                 ) from exc
             raise
 
-    def _mean_loss(self, out, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """(the loss to differentiate, the batch's mean loss to report).
+    def _mean_loss(
+        self, out, batch: Batch, penalties: Sequence[Penalty] = ()
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the loss to differentiate, the batch's mean loss to report): the task's mean
+        loss plus each penalty's coefficient · mean (AR, TAR; training only).
 
-        In data-parallel training every rank divides its sum by the *global* count and
+        In data-parallel training every rank divides its sums by the *global* counts and
         DistributedDataParallel averages the gradients over the ranks, so their sum is the
         gradient of the whole batch's mean even when the ranks count different numbers of
         positions; ``world_size`` undoes that average.
@@ -150,19 +159,26 @@ class TorchEngine:
         total, n = loss_sum(self.spec.loss, out, batch.targets, batch.mask)
         if self.world_size == 1:
             mean = total / n.clamp(min=1)  # no counted position: loss 0, not 0/0
+            for penalty in penalties:
+                mean = mean + penalty.mean()
             return mean, mean.detach()
         from rnnlab.torch.distributed import all_reduce_sum
 
-        n_all = all_reduce_sum(n.detach()).clamp(min=1)
-        reported = all_reduce_sum(total.detach()) / n_all
-        return total * (self.world_size / n_all), reported
+        terms = [Penalty(1.0, total, n), *penalties]  # the task's loss: coefficient 1
+        loss = reported = 0.0
+        for term in terms:
+            count = all_reduce_sum(term.count.detach()).clamp(min=1)
+            loss = loss + term.coefficient * term.total * (self.world_size / count)
+            reported = reported + term.coefficient * all_reduce_sum(term.total.detach()) / count
+        return loss, reported
 
     # ------------------------------------------------------------------ training
     def train_step(self, batch: Batch, state=None) -> StepResult:
         self.module.train()
         masks = self.masks.draw(np.shape(batch.inputs)[1])  # rnnlab.masks; None if unused
-        out, state_n = self._run(batch.inputs, state, batch.lengths, masks)
-        loss, reported = self._mean_loss(out, batch)
+        penalties = [] if self.spec.penalises_activations else None  # AR, TAR
+        out, state_n = self._run(batch.inputs, state, batch.lengths, masks, penalties)
+        loss, reported = self._mean_loss(out, batch, penalties or ())
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grads = [p.grad for p in self.model.parameters() if p.grad is not None]

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnnlab.model import ModelSpec
+from rnnlab.torch.activation_reg import activation_penalties
 from rnnlab.torch.layers import ScratchRecurrent, dropout
 from rnnlab.torch.masked import embed, locked
 from rnnlab.torch.native import check_native_masks, native_recurrent
@@ -93,12 +94,14 @@ class TorchModel(nn.Module):
         if isinstance(self.rnn, ScratchRecurrent):  # torch.nn draws its own masks
             self.rnn.generator = value
 
-    def forward(self, inputs: torch.Tensor, state=None, lengths=None, masks=None):
+    def forward(self, inputs: torch.Tensor, state=None, lengths=None, masks=None, penalties=None):
         """inputs (T, B) ids or (T, B, I) features → outputs (T, B, O) — (1, B, O) for a
         readout with one vector per sequence — and the final state.
 
         ``masks``: a batch's :class:`rnnlab.masks.Masks` as tensors (training only), applied
         as given: embedding dropout, locked dropout, weight-drop (:mod:`rnnlab.torch.masked`).
+        ``penalties``: a list (training only) to which the spec's TAR and AR terms of this
+        pass are appended (:mod:`rnnlab.torch.activation_reg`), for the loss; None: none.
         """
         spec = self.spec
         dtype = self.head.bias.dtype
@@ -109,12 +112,15 @@ class TorchModel(nn.Module):
         else:
             x = inputs  # (T, B, I)
         if masks is None:
-            h, state_n = self.rnn(x, state, lengths)  # (T, B, D·H)
+            y, state_n = self.rnn(x, state, lengths)  # (T, B, D·H)
+            h = y  # ỹ = y: no output mask
         else:
             x = locked(x, masks.input)  # (T, B, I) the same mask at every step
-            h, state_n = self.rnn(x, state, lengths, masks=masks)  # (T, B, D·H)
-            h = locked(h, masks.output)
-        h = dropout(h, spec.dropout, self.training, self._generator)
+            y, state_n = self.rnn(x, state, lengths, masks=masks)  # (T, B, D·H)
+            h = locked(y, masks.output)  # (T, B, D·H) ỹ
+        if penalties is not None:  # TAR of y, AR of ỹ (AWD-LSTM's choice: see the module)
+            penalties += activation_penalties(spec, y, h, lengths)
+        h = dropout(h, spec.dropout, self.training, self._generator)  # after ỹ, not in AR
         h = self.readout(h, lengths)  # (T, B, D·H) or (1, B, D·H)
         weight = self.embedding.weight if spec.tie_weights else self.head.weight
         return F.linear(h, weight, self.head.bias), state_n  # (T, B, O)
