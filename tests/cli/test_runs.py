@@ -52,3 +52,27 @@ def test_evaluate_a_classifier_gives_its_scores_and_draws_the_confusion_matrix(t
         assert (run / "confusion.png").exists()
         out = capsys.readouterr().out
         assert "per class" in out and "precision" in out and "majority_baseline" in out
+
+
+def test_generate_writes_with_the_best_weights_unless_told_last(tmp_path, capsys):
+    import numpy as np
+
+    from rnnlab.cli import main
+    from rnnlab.train.session import load_run
+
+    run = tmp_path / "anbn"
+    # a learning rate high enough that the last evaluation is not the best one
+    flags = ["--steps", "60", "--eval-every", "5", "--lr", "0.5", "--seed", "1"]
+    assert main(["train", "anbn", *flags, "--out", str(run), "-q"]) == 0
+    loaded = load_run(run, best=None, need_data=False)
+    best, last = loaded.checkpoint.best, loaded.checkpoint.model
+    assert any(not np.array_equal(best[k], last[k]) for k in best)  # the case this tests
+    for name, value in loaded.engine.state_dict().items():
+        np.testing.assert_array_equal(value, best[name])
+
+    outputs = {}
+    for choice in ([], ["--best"], ["--last"]):
+        capsys.readouterr()
+        assert main(["generate", str(run), "--argmax", "--length", "30", *choice]) == 0
+        outputs[" ".join(choice)] = capsys.readouterr().out
+    assert outputs[""] == outputs["--best"]

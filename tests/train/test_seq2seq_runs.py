@@ -80,7 +80,10 @@ def test_evaluate_inspect_and_generate_from_the_run_directory(tmp_path, capsys):
         assert 0 <= metrics[key] < np.inf, key
     assert metrics["split"] == "test" and metrics["decoded"] == 20
     assert main(["evaluate", run, "--json", "--beam", "3"]) == 0
-    assert json.loads(capsys.readouterr().out)["beam"] == 3
+    beam = json.loads(capsys.readouterr().out)
+    assert (beam["beam"], beam["length_penalty"]) == (3, 1.0)
+    assert main(["evaluate", run, "--json", "--beam", "3", "--length-penalty", "0"]) == 0
+    assert json.loads(capsys.readouterr().out)["length_penalty"] == 0.0
     assert main(["inspect", run]) == 0
     table = capsys.readouterr().out
     for part in ("encoder", "bridge", "decoder", "attention", "head"):
@@ -96,6 +99,9 @@ def test_bad_input_to_a_seq2seq_run_is_one_line_and_exit_2(tmp_path, capsys):
     for argv, says in [
         (["generate", run, "--input", "abz"], "'z'"),
         (["generate", run], "--input"),
+        (["generate", run, "--input", "abc", "--length-penalty", "0.5"], "--beam"),
+        (["evaluate", run, "--length-penalty", "0.5"], "--beam"),
+        (["generate", run, "--input", "abc", "--beam", "2", "--length-penalty", "-1"], "-1"),
         (["train", "reverse", "--readout", "mean", "--out", str(tmp_path / "x")], "--readout"),
         (["train", "chars", "--attention", "dot", "--out", str(tmp_path / "y")], "attention"),
         (["train", "reverse", "--attention", "luong", "--out", str(tmp_path / "z")], "luong"),
@@ -104,3 +110,24 @@ def test_bad_input_to_a_seq2seq_run_is_one_line_and_exit_2(tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert says in err and len(err.splitlines()) == 1, err
     assert not (tmp_path / "x").exists() and not (tmp_path / "z").exists()
+
+
+def test_the_length_penalty_reaches_the_beam_search(tmp_path, monkeypatch):
+    import rnnlab.tasks.seq2seq as seq2seq_task
+    from rnnlab.train.session import load_run
+
+    _start(tmp_path / "run")
+    loaded = load_run(tmp_path / "run")
+    seen = []
+    real = seq2seq_task.beam_search
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["length_penalty"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(seq2seq_task, "beam_search", spy)
+    sources, _ = loaded.task.references("val")
+    loaded.task.decode(loaded.engine, sources[:3], beam=2, length_penalty=0.25)
+    metrics = loaded.task.evaluate(loaded.engine, "val", beam=2, length_penalty=0.5)
+    assert set(seen[:1]) == {0.25} and set(seen[1:]) == {0.5}
+    assert metrics["length_penalty"] == 0.5

@@ -35,7 +35,15 @@ _STOP_AT_EOS = ", ".join(name for name, task in TASKS.items() if task.until_eos)
     default=None,
     help="Encoder–decoder runs: decode with beam search of this width [greedy].",
 )
-def evaluate(run, split, as_json, best, engine, backend, device, batch_size, other, beam):
+@click.option(
+    "--length-penalty",
+    type=click.FloatRange(min=0.0, max=10.0),
+    default=None,
+    help="With --beam: rank by the log-probability sum / length^this (0: none) [1].",
+)
+def evaluate(
+    run, split, as_json, best, engine, backend, device, batch_size, other, beam, length_penalty
+):  # fmt: skip
     """Evaluate a run: mean loss per target, bits per token, accuracy, the optimum if known.
 
     A classifier's evaluation gives accuracy, macro-F1, each class's precision and recall,
@@ -44,6 +52,7 @@ def evaluate(run, split, as_json, best, engine, backend, device, batch_size, oth
     """
     from rnnlab.train.session import load_run
 
+    _check_length_penalty(length_penalty, beam)
     overrides = {
         k: v for k, v in {"engine": engine, "backend": backend, "device": device}.items() if v
     }
@@ -59,6 +68,8 @@ def evaluate(run, split, as_json, best, engine, backend, device, batch_size, oth
     if beam is not None and not seq2seq:
         fail(f"--beam is for encoder–decoder runs (g2p, seq2seq, reverse), not {run}")
     options = {"beam": beam} if beam else {}
+    if length_penalty is not None:
+        options["length_penalty"] = length_penalty
     metrics = loaded.task.evaluate(loaded.engine, split, batch_size, **options)
     metrics = {"run": str(run), "engine": loaded.config.engine, **metrics}
     if as_json:
@@ -137,7 +148,11 @@ def _confusion_figure(loaded, split: str, confusion, best: bool) -> str:
     "--until-eos/--no-until-eos", default=None, help=f"Stop at <eos> [on for {_STOP_AT_EOS}]."
 )
 @click.option("--strict", is_flag=True, help="Unseen prime tokens are an error, not <unk>.")
-@click.option("--best", is_flag=True, help="Use the best validation weights.")
+@click.option(
+    "--best/--last",
+    default=None,
+    help="The best validation weights, or the last ones [best, where the run saved them].",
+)
 @click.option("--engine", type=click.Choice(["numpy", "torch"]), default=None)
 @click.option("--backend", type=click.Choice(["scratch", "native"]), default=None)
 @click.option(
@@ -153,9 +168,15 @@ def _confusion_figure(loaded, split: str, confusion, best: bool) -> str:
     show_default=True,
     help="Encoder–decoder runs: beam search of this width (1: greedy).",
 )
+@click.option(
+    "--length-penalty",
+    type=click.FloatRange(min=0.0, max=10.0),
+    default=None,
+    help="With --beam: rank by the log-probability sum / length^this (0: none) [1].",
+)
 def generate(
     run, prime, length, temperature, top_k, top_p, seed, argmax, until_eos, strict, best, engine,
-    backend, source, beam
+    backend, source, beam, length_penalty
 ):  # fmt: skip
     """Write text (or a sequence) with a trained model, streaming to stdout."""
     from rnnlab.generate import check_prime
@@ -166,10 +187,12 @@ def generate(
     loaded = load_run(run, overrides=overrides, best=best, need_data=False)  # the vocab suffices
     task = loaded.task
     if isinstance(task, Seq2SeqTask):  # an encoder–decoder: it decodes --input
-        _translate(task, loaded.engine, source, beam)
+        _check_length_penalty(length_penalty, beam)
+        _translate(task, loaded.engine, source, beam, length_penalty)
         return
-    if source is not None:
-        fail(f"--input is for encoder–decoder runs (g2p, seq2seq, reverse); {run} writes "
+    if source is not None or length_penalty is not None:
+        flag = "--input" if source is not None else "--length-penalty"
+        fail(f"{flag} is for encoder–decoder runs (g2p, seq2seq, reverse); {run} writes "
              "text from --prime")  # fmt: skip
     if loaded.engine.spec.one_per_sequence:
         fail(f"{run} is a classifier (readout {loaded.engine.spec.readout!r}): it answers "
@@ -195,13 +218,20 @@ def generate(
     _write(prime, stream)
 
 
-def _translate(task, engine, source, beam: int) -> None:
+def _check_length_penalty(length_penalty: float | None, beam: int | None) -> None:
+    """--length-penalty ranks a beam's outputs; greedy decoding has nothing to rank."""
+    if length_penalty is not None and (beam or 1) < 2:
+        fail("--length-penalty ranks the outputs of a beam search; add --beam N (N > 1)")
+
+
+def _translate(task, engine, source, beam: int, length_penalty: float | None) -> None:
     """Each source of ``--input`` and its output, one line each, tab-separated."""
     from rnnlab.seq2seq.translate import translate
 
     if source is None:
         fail(f"task '{task.name}' decodes what --input gives, e.g. --input 'rhythm pneumonia'")
-    for item, output in translate(task, engine, source, beam):
+    penalty = 1.0 if length_penalty is None else length_penalty
+    for item, output in translate(task, engine, source, beam, penalty):
         click.echo(f"{item}\t{output}")
 
 

@@ -134,9 +134,13 @@ class Seq2SeqTask(LengthBuckets, Task):
                           BOS, EOS)  # fmt: skip
 
     # ------------------------------------------------------------------ decoding
-    def decode(self, engine, sources: list, *, beam: int = 1, batch_size: int = 64):
-        """One :class:`~rnnlab.seq2seq.decode.Hypothesis` per source (greedy for beam 1),
-        in the order given; decoded in length-sorted batches."""
+    def decode(
+        self, engine, sources: list, *, beam: int = 1, batch_size: int = 64,
+        length_penalty: float = 1.0,
+    ):  # fmt: skip
+        """One :class:`~rnnlab.seq2seq.decode.Hypothesis` per source (greedy for beam 1;
+        a beam scores by the mean log-probability per token^``length_penalty``), in the
+        order given; decoded in length-sorted batches."""
         results = [None] * len(sources)
         lengths = np.array([len(s) for s in sources], dtype=np.int64)  # (N,)
         decoder = engine.decoder()
@@ -145,7 +149,7 @@ class Seq2SeqTask(LengthBuckets, Task):
             max_len = self.max_output_length(int(batch.source_lengths.max()))
             if beam > 1:
                 found = beam_search(decoder, batch.source, batch.source_lengths, BOS, EOS,
-                                    max_len, beam=beam)  # fmt: skip
+                                    max_len, beam=beam, length_penalty=length_penalty)  # fmt: skip
             else:
                 found = greedy(decoder, batch.source, batch.source_lengths, BOS, EOS, max_len)
             for i, hypothesis in zip(chosen, found, strict=True):
@@ -165,22 +169,25 @@ class Seq2SeqTask(LengthBuckets, Task):
         return [np.array(s, dtype=np.int64) for s in refs], list(refs.values())
 
     # ------------------------------------------------------------------ evaluation
-    def evaluate(self, engine, split="val", batch_size=32, beam: int = 1) -> dict:
+    def evaluate(
+        self, engine, split="val", batch_size=32, beam: int = 1, length_penalty: float = 1.0
+    ) -> dict:
         """Teacher-forced loss and token accuracy; exact match and token error rate of the
-        decoded outputs (greedy, or a beam of ``beam``)."""
+        decoded outputs (greedy, or a beam of ``beam`` with ``length_penalty``)."""
         totals = _Totals(classification=True)
         for batch, result in self.run_split(engine, split, batch_size):
             totals.add(batch, result)
         metrics = totals.metrics()
         sources, references = self.references(split)
-        hypotheses = self.decode(engine, sources, beam=beam, batch_size=max(batch_size, 64))
+        hypotheses = self.decode(engine, sources, beam=beam, batch_size=max(batch_size, 64),
+                                 length_penalty=length_penalty)  # fmt: skip
         found = score([[t - 2 for t in h.tokens] for h in hypotheses],
                       [[[t - 2 for t in r] for r in refs] for refs in references])  # fmt: skip
         metrics.update(self.decoded_metrics(found, hypotheses, sources))
         metrics["decoded"] = found.count
         metrics["split"] = split
         if beam > 1:
-            metrics["beam"] = beam
+            metrics["beam"], metrics["length_penalty"] = beam, length_penalty
         return metrics
 
     def decoded_metrics(self, found, hypotheses, sources) -> dict:

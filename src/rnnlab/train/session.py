@@ -286,12 +286,13 @@ def _saved_labels(described: dict, run_dir) -> list[str] | None:
 
 
 def load_run(
-    run_dir, *, overrides: dict | None = None, best: bool = False, need_data: bool = True
+    run_dir, *, overrides: dict | None = None, best: bool | None = False, need_data: bool = True
 ) -> LoadedRun:
     """Everything a run directory describes, with an engine holding its weights.
 
     ``overrides`` changes TrainConfig fields (``engine``, ``backend``, ``device``...);
-    ``best`` loads the best validation weights instead of the last ones; without
+    ``best`` loads the best validation weights instead of the last ones (None: the best
+    where the run saved them, else the last — what ``generate`` uses); without
     ``need_data`` a text task does not read (or check) its data file.
     """
     run_dir = Path(run_dir)
@@ -315,6 +316,8 @@ def load_run(
         )
     engine = build_engine(spec, train.engine, **train.engine_options())
     weights = checkpoint.model
+    if best is None:
+        best = checkpoint.best is not None
     if best:
         if checkpoint.best is None:
             raise CheckpointError(f"run '{run_dir}' has no best weights yet (no evaluation saved)")
