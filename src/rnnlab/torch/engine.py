@@ -31,8 +31,12 @@ from rnnlab.torch.device import resolve_device
 from rnnlab.torch.losses import loss_sum
 from rnnlab.torch.masked import to_torch
 from rnnlab.torch.model import TorchModel, check_backend
-from rnnlab.torch.optim import build_optimizer, export_optimizer_state, import_optimizer_state
-from rnnlab.update import apply_update
+from rnnlab.torch.optim import (
+    build_optimizer,
+    export_optimizer_state,
+    import_optimizer_state,
+    update_after_backward,
+)
 
 
 class TorchEngine:
@@ -181,15 +185,9 @@ class TorchEngine:
         loss, reported = self._mean_loss(out, batch, penalties or ())
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        grads = [p.grad for p in self.model.parameters() if p.grad is not None]
         loss_value = float(reported)
-        norm_value = float(torch.nn.utils.get_total_norm(grads))
-        updated = apply_update(
-            loss_value,
-            norm_value,
-            self.grad_clip,
-            scale_gradients=lambda factor: torch._foreach_mul_(grads, factor),
-            step=self._optimizer_step,
+        norm_value, updated = update_after_backward(
+            self.model.parameters(), loss_value, self.grad_clip, self._optimizer_step
         )
         return StepResult(loss_value, norm_value, self.detach(state_n), updated)
 

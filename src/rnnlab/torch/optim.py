@@ -11,6 +11,20 @@ import torch
 
 from rnnlab.checkpoint_checks import check_optimizer_state
 from rnnlab.optimizers import BUFFERS, HYPERPARAMETERS, OPTIMIZERS
+from rnnlab.update import apply_update
+
+
+def update_after_backward(parameters, loss_value: float, grad_clip, step) -> tuple[float, bool]:
+    """After ``loss.backward()``: the global gradient norm and whether the update was applied
+    — :func:`rnnlab.update.apply_update`'s rule (clip, or skip a non-finite step), the
+    gradients scaled in place; ``step`` applies the optimizer's update."""
+    grads = [p.grad for p in parameters if p.grad is not None]
+    norm = float(torch.nn.utils.get_total_norm(grads))
+    updated = apply_update(
+        loss_value, norm, grad_clip,
+        scale_gradients=lambda factor: torch._foreach_mul_(grads, factor), step=step,
+    )  # fmt: skip
+    return norm, updated
 
 
 def build_optimizer(name: str, params, lr: float, weight_decay: float, momentum: float):

@@ -11,9 +11,13 @@ from rnnlab.engine import EvalResult, StepResult
 from rnnlab.seq2seq.batch import Seq2SeqBatch
 from rnnlab.seq2seq.spec import Seq2SeqSpec
 from rnnlab.torch.device import resolve_device
-from rnnlab.torch.optim import build_optimizer, export_optimizer_state, import_optimizer_state
+from rnnlab.torch.optim import (
+    build_optimizer,
+    export_optimizer_state,
+    import_optimizer_state,
+    update_after_backward,
+)
 from rnnlab.torch.seq2seq import TorchSeq2Seq
-from rnnlab.update import apply_update
 
 
 class TorchSeq2SeqEngine:
@@ -58,13 +62,9 @@ class TorchSeq2SeqEngine:
         loss, _ = self.loss(batch)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        grads = [p.grad for p in self.model.parameters() if p.grad is not None]
-        norm = float(torch.nn.utils.get_total_norm(grads))
-        updated = apply_update(
-            float(loss.detach()), norm, self.grad_clip,
-            scale_gradients=lambda factor: torch._foreach_mul_(grads, factor),
-            step=self._optimizer_step,
-        )  # fmt: skip
+        norm, updated = update_after_backward(
+            self.model.parameters(), float(loss.detach()), self.grad_clip, self._optimizer_step
+        )
         return StepResult(float(loss.detach()), norm, None, updated)
 
     def _optimizer_step(self) -> None:
