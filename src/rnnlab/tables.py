@@ -121,3 +121,14 @@ def print_tasks(tasks: dict) -> None:
         training = ", ".join(f"{k}={v}" for k, v in cls.train_defaults.items())
         table.add_row(name, cls.description, options, training)
     console().print(table)
+
+
+def print_presets(presets) -> None:
+    """The shipped presets (:class:`rnnlab.train.presets.Preset`), one row each."""
+    table = Table(title="rnnlab presets (rnnlab train TASK --preset NAME)")
+    for column in ("preset", "task", "what it is", "measured", "settings"):
+        table.add_column(column)
+    for p in presets:
+        settings = ", ".join(f"{k}={v}" for k, v in p.settings.items())
+        table.add_row(p.name, p.task, p.about, p.measured, settings)
+    console().print(table)

@@ -118,6 +118,21 @@ def tasks():
 
 
 @click.command()
+@click.argument("name", required=False)
+def presets(name):
+    """List the shipped presets, or print preset NAME's file (a --config file to start from)."""
+    from rnnlab.train import presets as shipped
+
+    if name is None:
+        from rnnlab.tables import print_presets
+
+        print_presets([shipped.read_preset(n) for n in shipped.preset_names()])
+        return
+    shipped.read_preset(name)  # an unknown name: one line listing the known ones
+    click.echo(shipped.preset_text(name), nl=False)
+
+
+@click.command()
 @click.option("--seconds", default=110.0, show_default=True, help="Training time.")
 @click.option("--out", type=click.Path(), default=None)
 @click.option("--engine", type=click.Choice(["numpy", "torch"]), default="numpy", show_default=True)
@@ -138,4 +153,4 @@ def demo(seconds, out, engine):
     click.echo(f"next: rnnlab generate {trainer.run_dir} --prime 'The ' --length 400")
 
 
-COMMANDS = (gradcheck, inspect, tasks, demo, bench_command, diagnose_command)
+COMMANDS = (gradcheck, inspect, tasks, presets, demo, bench_command, diagnose_command)

@@ -11,7 +11,7 @@ from rnnlab.train.options import MODEL_FIELDS, SEQ2SEQ_FIELDS
 # What this command does with a setting, beyond setting it.
 EXTRA_HELP = {"cell": "A comma list (rnn,lstm) trains one run per cell and compares them."}
 # Flags of the command that are no field of a ModelSpec or TrainConfig.
-RUN_FLAGS = {"level", "folds", "config", "out", "overwrite", "resume", "quiet", "threads"}
+RUN_FLAGS = {"level", "folds", "config", "preset", "out", "overwrite", "resume", "quiet", "threads"}
 
 _SETTINGS = [
     *flags.model_settings(MODEL_FIELDS),
@@ -36,6 +36,12 @@ def _run_flags(command):
             help="Classifiers: train K runs, one per stratified fold; mean ± std of test scores.",
             **task,
         ),
+        click.option(
+            "--preset",
+            help="Shipped, measured settings (`rnnlab presets` lists them); --config and "
+            "the flags override them.",
+            **run,
+        ),
         click.option("--config", "config_file", type=click.Path(), help="TOML settings.", **run),
         click.option("--out", type=click.Path(), help="Run directory [runs/TASK-TIME].", **run),
         click.option("--overwrite", is_flag=True, help="Replace an existing run directory.", **run),
@@ -57,15 +63,16 @@ def _run_flags(command):
 @click.argument("task", required=False)
 @flags.add_flags(SETTINGS, EXTRA_HELP)
 @_run_flags
-def train(task, config_file, out, overwrite, resume, quiet, threads, **settings):
+def train(task, preset, config_file, out, overwrite, resume, quiet, threads, **settings):
     """Train a model on TASK (see `rnnlab tasks`), or continue one with --resume RUN.
 
-    Settings come from the task's defaults, then --config FILE, then the flags. With
-    --resume, the run's own settings are used; --steps/--epochs/--max-time extend it.
+    Settings come from the task's defaults, then --preset NAME, then --config FILE, then
+    the flags. With --resume, the run's own settings are used; --steps/--epochs/--max-time
+    extend it.
     """
     from rnnlab.threads import thread_limit
     from rnnlab.train.launch import launch
 
     with thread_limit(threads):  # how fast, not what: not a setting of the run
         launch(task, settings, config_file=config_file, out=out, overwrite=overwrite,
-               resume=resume, quiet=quiet, voice=TerminalVoice())  # fmt: skip
+               resume=resume, quiet=quiet, voice=TerminalVoice(), preset=preset)  # fmt: skip

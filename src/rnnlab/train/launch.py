@@ -46,15 +46,23 @@ class Voice(Protocol):
 
 
 def launch(task, flags: dict, *, config_file=None, out=None, overwrite=False, resume=None,
-           quiet=False, voice: Voice) -> None:  # fmt: skip
+           quiet=False, voice: Voice, preset=None) -> None:  # fmt: skip
     """Train ``task``, one run per cell of a ``cell`` list (``rnn,lstm``), or continue the
     run ``resume``. ``flags`` are the command line's settings (None: not given); they win
-    over ``config_file``'s, as ``out``, ``overwrite`` and ``quiet`` win over its own."""
+    over ``config_file``'s, as ``out``, ``overwrite`` and ``quiet`` win over its own, and
+    both win over the shipped ``preset``'s (:mod:`rnnlab.train.presets`)."""
     given = {k: v for k, v in flags.items() if v is not None}
     if config_file:  # each value checked against its setting's type, named as in the file
         from rnnlab.train.options import settings_from_file
 
         given = {**settings_from_file(config_file), **given}
+    if preset:
+        if resume:
+            raise InputError("--preset starts a run; a resumed run keeps its own settings")
+        from rnnlab.train.presets import preset_settings, read_preset
+
+        task = task or read_preset(preset).task
+        given = {**preset_settings(preset, task), **given}
     file_quiet = given.pop("quiet", False)
     quiet = quiet or file_quiet
     if resume:

@@ -50,6 +50,7 @@ SETTING_TYPES = {
 NOT_IN_FILES = {
     "resume": "pass --resume RUN",
     "config": "pass --config FILE",
+    "preset": "pass --preset NAME",
     "threads": "pass --threads N (how fast, not what: it is not a setting of the run)",
 }
 
@@ -62,19 +63,27 @@ def flatten_config(data: dict) -> dict:
 
 def settings_from_file(path) -> dict:
     """A config file's settings, flattened, each value checked against its setting's type;
-    InputError naming the file and the key as the file writes it (``train.batch-size``)."""
+    InputError naming the file and the key as the file writes it (``train.batch-size``).
+    A ``[preset]`` table (:mod:`rnnlab.train.presets`) is skipped: a preset's file is a
+    config file to start from."""
+    data = read_config_file(path)
+    if isinstance(data.get("preset"), dict):  # a preset's own file (rnnlab presets NAME)
+        data.pop("preset")  # says what the preset is; no setting of the run
+    return settings_from_data(data, f"config file '{path}'")
+
+
+def settings_from_data(data: dict, source: str) -> dict:
+    """:func:`settings_from_file` for contents already read; ``source`` names them in errors."""
     settings = {}
-    for where, key, value in _leaves(read_config_file(path)):
+    for where, key, value in _leaves(data):
         if key in NOT_IN_FILES:
             raise InputError(
-                f"config file '{path}': {where} cannot be set in a config file; {NOT_IN_FILES[key]}"
+                f"{source}: {where} cannot be set in a config file; {NOT_IN_FILES[key]}"
             )
         expected = expected_type(value, SETTING_TYPES[key]) if key in SETTING_TYPES else None
         if expected is not None:
             hint = " (write it without quotes)" if _unquoted_fits(value, key) else ""
-            raise InputError(
-                f"config file '{path}': {where} must be {expected}, got {value!r}{hint}"
-            )
+            raise InputError(f"{source}: {where} must be {expected}, got {value!r}{hint}")
         settings[key] = value
     return settings
 

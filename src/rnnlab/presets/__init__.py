@@ -1,0 +1,1 @@
+"""The shipped presets: TOML files read by :mod:`rnnlab.train.presets` (package data)."""
