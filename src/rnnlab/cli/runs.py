@@ -13,6 +13,15 @@ _PRIMES = ", ".join(f"{name}: {t.default_prime!r}" for name, t in TASKS.items() 
 _STOP_AT_EOS = ", ".join(name for name, task in TASKS.items() if task.until_eos)
 
 
+# Beam search's length normalisation, one option for evaluate and generate.
+LENGTH_PENALTY = click.option(
+    "--length-penalty",
+    type=click.FloatRange(min=0.0, max=10.0),
+    default=None,
+    help="With --beam: rank by the log-probability sum / length^this (0: none) [1].",
+)
+
+
 @click.command()
 @click.argument("run", type=click.Path())
 @click.option("--split", default="val", show_default=True, help="train | val | test")
@@ -35,12 +44,7 @@ _STOP_AT_EOS = ", ".join(name for name, task in TASKS.items() if task.until_eos)
     default=None,
     help="Encoder–decoder runs: decode with beam search of this width [greedy].",
 )
-@click.option(
-    "--length-penalty",
-    type=click.FloatRange(min=0.0, max=10.0),
-    default=None,
-    help="With --beam: rank by the log-probability sum / length^this (0: none) [1].",
-)
+@LENGTH_PENALTY
 def evaluate(
     run, split, as_json, best, engine, backend, device, batch_size, other, beam, length_penalty
 ):  # fmt: skip
@@ -168,12 +172,7 @@ def _confusion_figure(loaded, split: str, confusion, best: bool) -> str:
     show_default=True,
     help="Encoder–decoder runs: beam search of this width (1: greedy).",
 )
-@click.option(
-    "--length-penalty",
-    type=click.FloatRange(min=0.0, max=10.0),
-    default=None,
-    help="With --beam: rank by the log-probability sum / length^this (0: none) [1].",
-)
+@LENGTH_PENALTY
 def generate(
     run, prime, length, temperature, top_k, top_p, seed, argmax, until_eos, strict, best, engine,
     backend, source, beam, length_penalty
